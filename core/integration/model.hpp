@@ -1,0 +1,85 @@
+// An integration as loaded from YAML: what the engine, scheduler and server
+// run. Plain immutable data, built once by the YAML loader.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <plexus/component.hpp>
+#include <plexus/value.hpp>
+
+namespace plexus::core {
+
+/// Where something came from in a YAML file (lines and columns from 1).
+struct SourceMark {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+struct ConfigVarSpec {
+  std::string key;
+  plexus::InputType type = plexus::InputType::String;
+  std::optional<plexus::Json> defaultValue;
+  bool required = false;
+  std::string label;
+  std::string description;
+};
+
+/// One step: call `component.action` with `inputs`. Input values are the raw
+/// YAML values converted to JSON; strings may contain `{{ path }}`
+/// references, resolved at run time by the engine.
+struct StepSpec {
+  std::string name;
+  std::string component;
+  std::string action;
+  plexus::Json inputs = plexus::Json::object();
+  SourceMark mark;
+};
+
+enum class TriggerKind { Webhook, Schedule };
+
+/// How many runs to make for fire times missed while the server was down
+/// (Kestra's recoverMissedSchedules): none, only the last one, or all.
+enum class MissedRunPolicy { None, Last, All };
+
+struct TriggerSpec {
+  TriggerKind kind = TriggerKind::Webhook;
+  /// For schedules: the raw schedule value from YAML — {every, unit},
+  /// {cron, timezone} or {configVar: KEY} — validated at load time.
+  plexus::Json schedule;
+  MissedRunPolicy missedRuns = MissedRunPolicy::Last;
+};
+
+struct InstanceSpec {
+  std::string name;
+  plexus::Json configVars = plexus::Json::object();  ///< As given in YAML (no defaults applied).
+  bool enabled = true;
+};
+
+struct IntegrationSpec {
+  std::string key;   ///< `key:` or derived from the name ("Render Status" -> "render-status").
+  std::string name;
+  std::string description;
+  std::vector<ConfigVarSpec> configVars;
+  TriggerSpec trigger;
+  bool synchronous = false;  ///< execution.synchronous
+  std::vector<StepSpec> steps;
+  std::vector<InstanceSpec> instances;  ///< Never empty: "default" when the file has none.
+  std::string file;  ///< The YAML file it was loaded from.
+
+  const ConfigVarSpec* configVar(const std::string& key) const {
+    for (const auto& spec : configVars)
+      if (spec.key == key) return &spec;
+    return nullptr;
+  }
+  const StepSpec* step(const std::string& name) const {
+    for (const auto& spec : steps)
+      if (spec.name == name) return &spec;
+    return nullptr;
+  }
+};
+
+}  // namespace plexus::core

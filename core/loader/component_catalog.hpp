@@ -1,0 +1,36 @@
+// The components the runtime can call, however they were loaded.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <plexus/component.hpp>
+
+namespace plexus::core {
+
+/// A component ready to be called. `keepAlive` holds the shared library that
+/// made `spec` (and its perform functions) loaded: whoever keeps a result
+/// produced by this component keeps a copy of the shared_ptr too, so the
+/// library cannot be unloaded while its code or objects are in use.
+/// Declared first so that it is destroyed last.
+struct LoadedComponent {
+  std::shared_ptr<const void> keepAlive;
+  plexus::ComponentSpec spec;
+  std::string file;  ///< The library file, for error messages ("" if built in to a test).
+};
+
+using LoadedComponentPtr = std::shared_ptr<const LoadedComponent>;
+
+/// Read-only lookup of components by key. Implementations are immutable after
+/// construction, so lookups are thread-safe without locks.
+class ComponentCatalog {
+ public:
+  virtual ~ComponentCatalog() = default;
+  /// The component with this key, or nullptr.
+  virtual LoadedComponentPtr find(const std::string& key) const = 0;
+  /// Every component, sorted by key.
+  virtual std::vector<LoadedComponentPtr> all() const = 0;
+};
+
+}  // namespace plexus::core

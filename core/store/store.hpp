@@ -1,0 +1,141 @@
+// The durable store: instances, executions, step results, logs, schedule
+// fires. One interface, so the embedded SQLite store can later be joined by
+// a PostgreSQL one shared by several nodes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <plexus/context.hpp>
+#include <plexus/result.hpp>
+#include <plexus/value.hpp>
+
+#include "schedule/fire_ledger.hpp"
+#include "util/time.hpp"
+
+namespace plexus::core {
+
+/// A deployed instance of an integration.
+struct InstanceRecord {
+  std::string id;              ///< Random, URL-safe.
+  std::string integrationKey;
+  std::string name;            ///< Unique per integration.
+  bool enabled = true;
+  plexus::Json configVars = plexus::Json::object();  ///< Values set for this instance.
+  std::string webhookToken;    ///< Random (>= 128 bits); empty for schedule-triggered integrations.
+  TimePoint createdAt{};
+};
+
+enum class ExecutionStatus { Queued, Running, Succeeded, Failed };
+const char* toString(ExecutionStatus status);          ///< "queued", "running", ...
+std::optional<ExecutionStatus> executionStatusFromString(const std::string& text);
+
+enum class StepStatus { Running, Succeeded, Failed };
+const char* toString(StepStatus status);
+
+struct StepRecord {
+  std::string name;
+  std::string component;
+  std::string action;
+  StepStatus status = StepStatus::Running;
+  TimePoint startedAt{};
+  std::optional<TimePoint> endedAt;
+  std::optional<std::string> error;
+};
+
+struct LogRecord {
+  TimePoint time{};
+  plexus::LogLevel level = plexus::LogLevel::Info;
+  std::string step;  ///< Empty for runtime lines not tied to a step.
+  std::string message;
+};
+
+/// What a step produced: data or a status-code result.
+struct StoredResult {
+  bool isStatus = false;
+  plexus::Json data;           ///< When !isStatus (may hold binary leaves).
+  plexus::StatusResult status; ///< When isStatus.
+};
+
+/// An execution as the API shows it.
+struct ExecutionRecord {
+  std::string id;
+  std::string integrationKey;
+  std::string instanceId;
+  std::string instanceName;
+  std::string trigger;         ///< "webhook", "schedule" or "manual".
+  ExecutionStatus status = ExecutionStatus::Queued;
+  TimePoint queuedAt{};
+  std::optional<TimePoint> startedAt;
+  std::optional<TimePoint> endedAt;
+  std::optional<std::string> error;
+  std::optional<std::string> errorStep;
+  int attempts = 0;            ///< How many times it was started (> 1 after a crash).
+  std::vector<StepRecord> steps;  ///< Filled by execution(), empty in listings.
+  std::vector<LogRecord> logs;    ///< Filled by execution(), empty in listings.
+};
+
+struct NewExecution {
+  std::string id;
+  std::string integrationKey;
+  std::string instanceId;
+  std::string instanceName;
+  std::string trigger;
+  plexus::Json triggerResults;  ///< May hold binary leaves (webhook bodies).
+  TimePoint queuedAt{};
+};
+
+struct ExecutionQuery {
+  std::optional<std::string> instanceId;
+  std::optional<ExecutionStatus> status;
+  int limit = 50;
+};
+
+/// Persistence for everything the runtime must not lose.
+///
+/// Durability: every mutating call returns only once its change is durable
+/// against a crash of the process (implementations may batch concurrent
+/// calls into one commit). Reads see every change whose call has returned.
+/// Threads: all methods are safe to call from any thread.
+/// Errors: throws StoreError with a message naming the operation.
+class Store : public FireLedger {
+ public:
+  ~Store() override = default;
+
+  // Instances.
+  virtual void saveInstance(const InstanceRecord& instance) = 0;  ///< Insert or replace by id.
+  virtual std::optional<InstanceRecord> instance(const std::string& id) = 0;
+  virtual std::optional<InstanceRecord> instanceByToken(const std::string& token) = 0;
+  virtual std::optional<InstanceRecord> instanceByName(const std::string& integrationKey,
+                                                       const std::string& name) = 0;
+  virtual std::vector<InstanceRecord> instances() = 0;  ///< Sorted by integration, then name.
+  virtual bool deleteInstance(const std::string& id) = 0;  ///< False if there was none.
+
+  // Executions.
+  virtual void createExecution(const NewExecution& execution) = 0;
+  virtual void markRunning(const std::string& executionId, TimePoint startedAt) = 0;
+  virtual void recordStepStarted(const std::string& executionId, const StepRecord& step) = 0;
+  /// Sets the step's status, end time and error, and stores its result if any.
+  virtual void recordStepFinished(const std::string& executionId, const StepRecord& step,
+                                  const std::optional<StoredResult>& result) = 0;
+  virtual void appendLog(const std::string& executionId, const LogRecord& line) = 0;
+  virtual void finishExecution(const std::string& executionId, ExecutionStatus status,
+                               TimePoint endedAt, const std::optional<std::string>& error,
+                               const std::optional<std::string>& errorStep) = 0;
+  /// Forgets the steps, results and end state of an execution that must run
+  /// again after a crash (its logs stay) and sets it back to queued.
+  virtual void resetForRetry(const std::string& executionId) = 0;
+
+  virtual std::optional<ExecutionRecord> execution(const std::string& id) = 0;
+  virtual std::vector<ExecutionRecord> executions(const ExecutionQuery& query) = 0;  ///< Newest first.
+  virtual std::optional<plexus::Json> triggerResults(const std::string& executionId) = 0;
+  virtual std::optional<StoredResult> stepResult(const std::string& executionId,
+                                                 const std::string& stepName) = 0;
+  /// Ids of executions that are queued or running, oldest first (for recovery).
+  virtual std::vector<std::string> unfinishedExecutions() = 0;
+
+  // Schedules: recordFire and lastFire, from FireLedger.
+};
+
+}  // namespace plexus::core

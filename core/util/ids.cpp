@@ -1,0 +1,41 @@
+#include "util/ids.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace plexus::core {
+
+std::string randomId(std::size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  std::size_t filled = 0;
+  while (filled < bytes) {
+    ssize_t n = getrandom(raw.data() + filled, bytes - filled, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+    }
+    filled += static_cast<std::size_t>(n);
+  }
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes * 4 + 2) / 3);
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char byte : raw) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(buffer >> bits) & 0x3F]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3F]);
+  return out;
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,50 @@
+# plexus_add_component(NAME SOURCES src... [LIBRARIES lib...] [TESTS test_src...]
+#                      [OUTPUT_DIRECTORY dir])
+#
+# Builds NAME.so, a Plexus component library, with hidden visibility so only
+# the PLEXUS_COMPONENT entry points are exported. The built-in plugins use
+# this same function.
+#
+# With TESTS (and Catch2 v2 found), also builds NAME_tests: the component's
+# sources compiled into a Catch2 executable together with the test sources,
+# so the tests can use <plexus/testing.hpp>'s Harness. It is registered with
+# CTest when testing is enabled.
+function(plexus_add_component NAME)
+  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;TESTS;LIBRARIES" ${ARGN})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "plexus_add_component(${NAME}): SOURCES is required")
+  endif()
+  if(NOT ARG_OUTPUT_DIRECTORY)
+    if(PLEXUS_COMPONENT_OUTPUT_DIRECTORY)
+      set(ARG_OUTPUT_DIRECTORY ${PLEXUS_COMPONENT_OUTPUT_DIRECTORY})
+    else()
+      set(ARG_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+    endif()
+  endif()
+
+  add_library(${NAME} MODULE ${ARG_SOURCES})
+  target_link_libraries(${NAME} PRIVATE Plexus::sdk ${ARG_LIBRARIES})
+  set_target_properties(${NAME} PROPERTIES
+    PREFIX ""
+    CXX_STANDARD 17
+    CXX_STANDARD_REQUIRED ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})
+
+  if(ARG_TESTS)
+    if(NOT TARGET Catch2::Catch2)
+      find_package(Catch2 2 QUIET)
+    endif()
+    if(TARGET Catch2::Catch2)
+      set(main ${CMAKE_CURRENT_BINARY_DIR}/${NAME}_catch_main.cpp)
+      if(NOT EXISTS ${main})
+        file(WRITE ${main} "#define CATCH_CONFIG_MAIN\n#include <catch2/catch.hpp>\n")
+      endif()
+      add_executable(${NAME}_tests ${ARG_SOURCES} ${ARG_TESTS} ${main})
+      target_link_libraries(${NAME}_tests PRIVATE Plexus::sdk Catch2::Catch2 ${ARG_LIBRARIES})
+      set_target_properties(${NAME}_tests PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
+      add_test(NAME ${NAME}_tests COMMAND ${NAME}_tests)
+    endif()
+  endif()
+endfunction()

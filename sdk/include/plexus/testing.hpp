@@ -1,0 +1,91 @@
+// plexus::testing: call a component's actions from its own unit tests,
+// without a server or the runtime.
+//
+//   #include <plexus/testing.hpp>
+//
+//   TEST_CASE("hello greets by name") {
+//     plexus::testing::Harness harness;              // this binary's PLEXUS_COMPONENT
+//     plexus::testing::FakeContext context;
+//     auto result = harness.invoke("greeter", "hello", {{"name", "Ada"}}, context);
+//     CHECK(result.data()["greeting"] == "Hello, Ada");
+//     CHECK(context.logs.empty());
+//   }
+//
+// Inputs are checked and defaulted by ActionSpec::prepareInputs, exactly as
+// the runtime does, so a missing or mistyped input fails here as it would in
+// production.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "plexus/abi.hpp"
+#include "plexus/sdk.hpp"
+
+extern "C" void plexus_register_components(plexus::ComponentRegistrar*);
+
+namespace plexus::testing {
+
+/// One line an action logged through Context::log.
+struct LogLine {
+  LogLevel level;
+  std::string message;
+};
+
+/// A Context whose fields a test sets directly and whose log it can read.
+class FakeContext : public Context {
+ public:
+  std::string execution = "test-execution";
+  std::string instance = "test-instance";
+  std::string name = "default";
+  Json config = Json::object();
+  std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max();
+  bool stop = false;
+  /// Every line logged, in order.
+  std::vector<LogLine> logs;
+
+  const std::string& executionId() const override { return execution; }
+  const std::string& instanceId() const override { return instance; }
+  const std::string& instanceName() const override { return name; }
+  const Json& configVars() const override { return config; }
+  void log(LogLevel level, const std::string& message) override { logs.push_back({level, message}); }
+  std::chrono::steady_clock::time_point deadline() const override { return until; }
+  bool cancelled() const override { return stop; }
+};
+
+/// Collects the components a registration function adds.
+class Harness : private ComponentRegistrar {
+ public:
+  /// Registers the components of this test binary's PLEXUS_COMPONENT.
+  Harness() : Harness(&plexus_register_components) {}
+  /// Registers the components of another entry point.
+  explicit Harness(plexus_register_components_fn registerComponents) { registerComponents(this); }
+
+  /// The registered components.
+  const std::vector<ComponentSpec>& components() const { return components_; }
+
+  /// The action `component.action`; throws std::invalid_argument if absent.
+  const ActionSpec& action(const std::string& component, const std::string& action) const {
+    for (const auto& spec : components_)
+      if (spec.key == component)
+        if (const ActionSpec* found = spec.action(action)) return *found;
+    throw std::invalid_argument("no action '" + component + "." + action + "' registered");
+  }
+
+  /// Checks `inputs` against the action's specs, then performs it.
+  /// Exceptions from the action propagate to the test.
+  Result invoke(const std::string& component, const std::string& actionKey, Json inputs,
+                Context& context) const {
+    const ActionSpec& spec = action(component, actionKey);
+    return spec.perform(spec.prepareInputs(std::move(inputs)), context);
+  }
+
+ private:
+  void add(ComponentSpec component) override { components_.push_back(std::move(component)); }
+  std::vector<ComponentSpec> components_;
+};
+
+}  // namespace plexus::testing
