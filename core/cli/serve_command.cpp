@@ -1,13 +1,8 @@
-#include <iostream>
-
 #include "cli/commands.hpp"
+#include "server/serve_application.hpp"
 
 namespace plexus::core::cli {
 
-// Replaced by the server layer (core/server) when it lands.
-int serveCommand(int, char**) {
-  std::cerr << "plexus serve: the server layer is not built yet\n";
-  return 1;
-}
+int serveCommand(int argc, char** argv) { return runServeApplication(argc, argv); }
 
 }  // namespace plexus::core::cli

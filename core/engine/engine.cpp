@@ -1,0 +1,172 @@
+#include "engine/engine.hpp"
+
+#include <Poco/Logger.h>
+
+#include "engine/execution_runner.hpp"
+#include "util/ids.hpp"
+
+namespace plexus::core {
+
+namespace {
+std::atomic<bool> gNeverCancelled{false};
+
+Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
+}  // namespace
+
+Engine::Engine(Store& store, const ComponentCatalog& catalog, const IntegrationRegistry& integrations,
+               Options options)
+    : store_(store), catalog_(catalog), integrations_(integrations), options_(options) {}
+
+Engine::~Engine() { stop(); }
+
+std::string Engine::newExecutionId() { return randomId(16); }
+
+void Engine::start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { workerLoop(); });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (workers_.empty()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void Engine::submit(ExecutionRequest request) {
+  NewExecution record{request.executionId,   request.integration->key, request.instance.id,
+                      request.instance.name, request.trigger,          request.triggerResults,
+                      nowMs()};
+  store_.createExecution(record);  // Durable before anyone is told the id.
+  enqueue(Job{std::move(request), false});
+}
+
+void Engine::enqueue(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_.try_emplace(job.request.executionId);
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+std::size_t Engine::queuedCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
+}
+
+void Engine::workerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;  // Whatever is queued stays queued in the store.
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    runJob(std::move(job));
+  }
+}
+
+void Engine::runJob(Job job) {
+  ExecutionRunner runner(store_, catalog_, gNeverCancelled);
+  ExecutionOutcome outcome;
+  try {
+    outcome = runner.run(job.request, job.recovered);
+  } catch (const std::exception& error) {
+    // The store failed mid-run: the execution stays unfinished in the store
+    // and runs again after a restart. Tell any waiter what happened.
+    logger().error("execution %s: %s", job.request.executionId, std::string(error.what()));
+    outcome.executionId = job.request.executionId;
+    outcome.status = ExecutionStatus::Failed;
+    outcome.error = std::string("the store failed: ") + error.what();
+  }
+  finish(outcome);
+}
+
+void Engine::finish(const ExecutionOutcome& outcome) {
+  std::vector<Completion> callbacks;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = waiting_.find(outcome.executionId);
+    if (it != waiting_.end()) {
+      callbacks = std::move(it->second);
+      waiting_.erase(it);
+    }
+  }
+  for (auto& callback : callbacks) callback(outcome);
+}
+
+void Engine::whenFinished(const std::string& executionId, Completion done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = waiting_.find(executionId);
+    if (it != waiting_.end()) {
+      it->second.push_back(std::move(done));
+      return;
+    }
+  }
+  // Not in flight here: it has ended (or never existed / runs elsewhere).
+  if (auto outcome = outcomeFromStore(executionId)) done(*outcome);
+}
+
+std::optional<ExecutionOutcome> Engine::waitFor(const std::string& executionId,
+                                                std::chrono::milliseconds timeout) {
+  auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+  auto result = std::make_shared<std::optional<ExecutionOutcome>>();
+  whenFinished(executionId, [state, result](const ExecutionOutcome& outcome) {
+    std::lock_guard<std::mutex> lock(state->first);
+    *result = outcome;
+    state->second.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(state->first);
+  state->second.wait_for(lock, timeout, [&] { return result->has_value(); });
+  return *result;
+}
+
+std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& executionId) {
+  auto record = store_.execution(executionId);
+  if (!record || (record->status != ExecutionStatus::Succeeded && record->status != ExecutionStatus::Failed))
+    return std::nullopt;
+  ExecutionOutcome outcome;
+  outcome.executionId = executionId;
+  outcome.status = record->status;
+  outcome.error = record->error;
+  outcome.errorStep = record->errorStep;
+  if (record->status == ExecutionStatus::Succeeded && !record->steps.empty())
+    outcome.result = store_.stepResult(executionId, record->steps.back().name);
+  return outcome;
+}
+
+std::size_t Engine::recoverUnfinished() {
+  std::size_t count = 0;
+  for (const std::string& id : store_.unfinishedExecutions()) {
+    auto record = store_.execution(id);
+    if (!record) continue;
+    IntegrationPtr integration = integrations_.find(record->integrationKey);
+    auto instance = store_.instance(record->instanceId);
+    if (!integration || !instance) {
+      std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
+                                     : "instance '" + record->instanceId + "' no longer exists";
+      store_.appendLog(id, LogRecord{nowMs(), plexus::LogLevel::Error, "",
+                                     "cannot run again after the restart: " + why});
+      store_.finishExecution(id, ExecutionStatus::Failed, nowMs(), "cannot run again after the restart: " + why,
+                             std::nullopt);
+      continue;
+    }
+    store_.resetForRetry(id);
+    ExecutionRequest request{id, integration, *instance, record->trigger,
+                             store_.triggerResults(id).value_or(plexus::Json())};
+    enqueue(Job{std::move(request), true});
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace plexus::core

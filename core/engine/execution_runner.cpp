@@ -1,0 +1,143 @@
+#include "engine/execution_runner.hpp"
+
+#include "engine/config_values.hpp"
+#include "engine/step_invoker.hpp"
+#include "integration/template.hpp"
+#include "util/time.hpp"
+
+namespace plexus::core {
+
+namespace {
+
+/// The Context an action sees: logs go to the store, redacted.
+class StepContext : public plexus::Context {
+ public:
+  StepContext(Store& store, const ExecutionRequest& request, const plexus::Json& configVars,
+              const std::vector<std::string>& secrets, const std::atomic<bool>& cancelled)
+      : store_(store), request_(request), configVars_(configVars), secrets_(secrets),
+        cancelled_(cancelled) {}
+
+  void setStep(const std::string& step) { step_ = step; }
+
+  const std::string& executionId() const override { return request_.executionId; }
+  const std::string& instanceId() const override { return request_.instance.id; }
+  const std::string& instanceName() const override { return request_.instance.name; }
+  const plexus::Json& configVars() const override { return configVars_; }
+  void log(plexus::LogLevel level, const std::string& message) override {
+    store_.appendLog(request_.executionId, LogRecord{nowMs(), level, step_, redact(message, secrets_)});
+  }
+  std::chrono::steady_clock::time_point deadline() const override {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  bool cancelled() const override { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  Store& store_;
+  const ExecutionRequest& request_;
+  const plexus::Json& configVars_;
+  const std::vector<std::string>& secrets_;
+  const std::atomic<bool>& cancelled_;
+  std::string step_;
+};
+
+plexus::Json statusAsJson(const plexus::StatusResult& status) {
+  plexus::Json out = {{"statusCode", status.statusCode}, {"headers", plexus::Json::object()}};
+  for (const auto& [name, value] : status.headers) out["headers"][name] = value;
+  if (status.body) out["body"] = *status.body;
+  return out;
+}
+
+plexus::Json initialScope(const ExecutionRequest& request, const plexus::Json& configVars,
+                          TimePoint startedAt) {
+  const IntegrationSpec& integration = *request.integration;
+  return plexus::Json{
+      {"trigger", {{"results", request.triggerResults}}},
+      {"steps", plexus::Json::object()},
+      {"configVars", configVars},
+      {"instance", {{"id", request.instance.id}, {"name", request.instance.name}}},
+      {"integration", {{"key", integration.key}, {"name", integration.name}}},
+      {"execution", {{"id", request.executionId}, {"startedAt", formatIsoMs(startedAt)}}}};
+}
+
+}  // namespace
+
+ExecutionOutcome ExecutionRunner::run(const ExecutionRequest& request, bool recovered) {
+  const IntegrationSpec& integration = *request.integration;
+  ExecutionOutcome outcome;
+  outcome.executionId = request.executionId;
+
+  TimePoint startedAt = nowMs();
+  store_.markRunning(request.executionId, startedAt);
+  if (recovered)
+    store_.appendLog(request.executionId,
+                     LogRecord{startedAt, plexus::LogLevel::Warn, "",
+                               "the server stopped before this execution ended; running it again"});
+
+  plexus::Json configVars = effectiveConfigVars(integration, request.instance);
+  std::vector<std::string> secrets = secretValues(integration, configVars);
+  plexus::Json scope = initialScope(request, configVars, startedAt);
+  StepContext context(store_, request, configVars, secrets, cancelled_);
+
+  std::optional<StoredResult> last;
+  for (const StepSpec& step : integration.steps) {
+    StepRecord record{step.name, step.component, step.action, StepStatus::Running, nowMs(), {}, {}};
+    store_.recordStepStarted(request.executionId, record);
+    context.setStep(step.name);
+    try {
+      LoadedComponentPtr component = catalog_.find(step.component);
+      if (!component)
+        throw StepError("step '" + step.name + "': component '" + step.component +
+                        "' is not loaded (see `plexus components list`)");
+      const plexus::ActionSpec* action = component->spec.action(step.action);
+      if (!action)
+        throw StepError("step '" + step.name + "': component '" + step.component +
+                        "' has no action '" + step.action + "'");
+      outcome.keepAlive.push_back(component);
+
+      plexus::Inputs inputs;
+      try {
+        inputs = action->prepareInputs(resolveInputs(step.inputs, scope));
+      } catch (const std::exception& error) {
+        throw StepError("step '" + step.name + "': " + error.what());
+      }
+      plexus::Result result = invokeAction(*component, *action, inputs, context, step.name);
+
+      StoredResult stored;
+      if (result.isStatus()) {
+        stored.isStatus = true;
+        stored.status = result.status();
+        if (stored.status.statusCode < 100 || stored.status.statusCode > 599)
+          throw StepError("step '" + step.name + "': statusCode " +
+                          std::to_string(stored.status.statusCode) + " is not between 100 and 599");
+        scope["steps"][step.name]["results"] = statusAsJson(stored.status);
+      } else {
+        stored.data = result.data();
+        scope["steps"][step.name]["results"] = stored.data;
+      }
+      record.status = StepStatus::Succeeded;
+      record.endedAt = nowMs();
+      store_.recordStepFinished(request.executionId, record, stored);
+      last = std::move(stored);
+      if (last->isStatus) break;  // A status-code result ends the execution here.
+    } catch (const std::exception& error) {
+      std::string message = redact(error.what(), secrets);
+      record.status = StepStatus::Failed;
+      record.endedAt = nowMs();
+      record.error = message;
+      store_.recordStepFinished(request.executionId, record, std::nullopt);
+      context.log(plexus::LogLevel::Error, message);
+      outcome.status = ExecutionStatus::Failed;
+      outcome.error = message;
+      outcome.errorStep = step.name;
+      store_.finishExecution(request.executionId, ExecutionStatus::Failed, nowMs(), message, step.name);
+      return outcome;
+    }
+  }
+  outcome.status = ExecutionStatus::Succeeded;
+  outcome.result = std::move(last);
+  store_.finishExecution(request.executionId, ExecutionStatus::Succeeded, nowMs(), std::nullopt,
+                         std::nullopt);
+  return outcome;
+}
+
+}  // namespace plexus::core

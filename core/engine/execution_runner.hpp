@@ -1,0 +1,28 @@
+// Runs one execution's steps in order, recording each in the store.
+#pragma once
+
+#include <atomic>
+
+#include "engine/engine.hpp"
+
+namespace plexus::core {
+
+/// Runs the steps of one execution on the calling thread. Stateless between
+/// runs; one per worker is fine.
+class ExecutionRunner {
+ public:
+  ExecutionRunner(Store& store, const ComponentCatalog& catalog, const std::atomic<bool>& cancelled)
+      : store_(store), catalog_(catalog), cancelled_(cancelled) {}
+
+  /// Marks the execution running, runs each step, records the end. Never
+  /// throws for a failing step (that is a failed outcome); a store failure
+  /// propagates.
+  ExecutionOutcome run(const ExecutionRequest& request, bool recovered);
+
+ private:
+  Store& store_;
+  const ComponentCatalog& catalog_;
+  const std::atomic<bool>& cancelled_;
+};
+
+}  // namespace plexus::core

@@ -1,0 +1,246 @@
+#include "server/api_handler.hpp"
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/NumberParser.h>
+#include <Poco/StringTokenizer.h>
+#include <Poco/URI.h>
+
+#include "server/http_reply.hpp"
+#include "server/webhook_payload.hpp"
+
+namespace plexus::core {
+
+using Poco::Net::HTTPResponse;
+
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> segments;
+  Poco::StringTokenizer tokens(path, "/", Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+  for (const auto& token : tokens) {
+    std::string decoded;
+    Poco::URI::decode(token, decoded);
+    segments.push_back(decoded);
+  }
+  return segments;
+}
+
+plexus::Json optionalTime(const std::optional<TimePoint>& t) {
+  return t ? plexus::Json(formatIsoMs(*t)) : plexus::Json();
+}
+
+plexus::Json readJsonBody(Poco::Net::HTTPServerRequest& request, std::int64_t limit) {
+  std::string text = readLimited(request.stream(), limit);
+  try {
+    return text.empty() ? plexus::Json::object() : plexus::Json::parse(text);
+  } catch (const plexus::Json::parse_error& error) {
+    throw RequestError(400, std::string("the request body is not valid JSON: ") + error.what());
+  }
+}
+
+}  // namespace
+
+plexus::Json describeExecution(const ExecutionRecord& execution) {
+  plexus::Json out = {{"id", execution.id},
+                      {"status", toString(execution.status)},
+                      {"integration", execution.integrationKey},
+                      {"instance", {{"id", execution.instanceId}, {"name", execution.instanceName}}},
+                      {"trigger", execution.trigger},
+                      {"queuedAt", formatIsoMs(execution.queuedAt)},
+                      {"startedAt", optionalTime(execution.startedAt)},
+                      {"endedAt", optionalTime(execution.endedAt)},
+                      {"attempts", execution.attempts}};
+  if (execution.error) out["error"] = *execution.error;
+  if (execution.errorStep) out["errorStep"] = *execution.errorStep;
+  out["steps"] = plexus::Json::array();
+  for (const auto& step : execution.steps) {
+    plexus::Json item = {{"name", step.name},           {"component", step.component},
+                         {"action", step.action},       {"status", toString(step.status)},
+                         {"startedAt", formatIsoMs(step.startedAt)}, {"endedAt", optionalTime(step.endedAt)}};
+    if (step.error) item["error"] = *step.error;
+    out["steps"].push_back(std::move(item));
+  }
+  out["logs"] = plexus::Json::array();
+  for (const auto& line : execution.logs) {
+    plexus::Json item = {{"time", formatIsoMs(line.time)}, {"level", plexus::toString(line.level)},
+                         {"message", line.message}};
+    if (!line.step.empty()) item["step"] = line.step;
+    out["logs"].push_back(std::move(item));
+  }
+  return out;
+}
+
+bool ApiHandler::authorized(const Poco::Net::HTTPServerRequest& request) const {
+  const std::string& token = runtime_.settings().apiToken;
+  if (token.empty()) return true;
+  return request.get("Authorization", "") == "Bearer " + token;
+}
+
+void ApiHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  Poco::URI uri(request.getURI());
+  std::vector<std::string> path = splitPath(uri.getPath());
+  try {
+    route(request.getMethod(), path, request, response);
+  } catch (const RequestError& error) {
+    sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const PayloadError& error) {
+    sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const std::exception& error) {
+    sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, error.what());
+  }
+}
+
+void ApiHandler::route(const std::string& method, const std::vector<std::string>& path,
+                       Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  auto is = [&](std::initializer_list<const char*> shape) {
+    if (shape.size() != path.size()) return false;
+    std::size_t i = 0;
+    for (const char* part : shape) {
+      if (std::string(part) != "*" && path[i] != part) return false;
+      ++i;
+    }
+    return true;
+  };
+  if (is({"healthz"})) return sendJson(response, HTTPResponse::HTTP_OK, {{"status", "ok"}});
+  if (is({"executions", "*", "result"}) && method == "GET") return getFinalResult(path[1], response);
+  if (path.empty() || path[0] != "api") throw RequestError(404, "no such endpoint");
+
+  if (!authorized(request)) {
+    response.set("WWW-Authenticate", "Bearer");
+    throw RequestError(401, "this server requires an API token: send the header 'Authorization: Bearer TOKEN'");
+  }
+  if (is({"api", "executions"}) && method == "GET") return listExecutions(request, response);
+  if (is({"api", "executions", "*"}) && method == "GET") return getExecution(path[2], response);
+  if (is({"api", "executions", "*", "steps", "*", "result"}) && method == "GET")
+    return getStepResult(path[2], path[4], response);
+  if (path.size() >= 2 && path[1] == "instances") return instances(method, path, request, response);
+  if (is({"api", "integrations"}) && method == "GET") return listIntegrations(response);
+  if (is({"api", "components"}) && method == "GET") return listComponents(response);
+  throw RequestError(404, "no endpoint " + method + " /" + [&] {
+    std::string joined;
+    for (const auto& part : path) joined += (joined.empty() ? "" : "/") + part;
+    return joined;
+  }());
+}
+
+void ApiHandler::listExecutions(const Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  Poco::URI uri(request.getURI());
+  ExecutionQuery query;
+  for (const auto& [name, value] : uri.getQueryParameters()) {
+    if (name == "instance") {
+      query.instanceId = value;
+    } else if (name == "status") {
+      query.status = executionStatusFromString(value);
+      if (!query.status) throw RequestError(400, "status must be queued, running, succeeded or failed");
+    } else if (name == "limit") {
+      int limit = 0;
+      if (!Poco::NumberParser::tryParse(value, limit) || limit < 1 || limit > 1000)
+        throw RequestError(400, "limit must be a number from 1 to 1000");
+      query.limit = limit;
+    } else {
+      throw RequestError(400, "unknown query parameter '" + name + "' (instance, status, limit)");
+    }
+  }
+  plexus::Json out = plexus::Json::array();
+  for (const auto& execution : runtime_.store().executions(query)) {
+    plexus::Json item = describeExecution(execution);
+    item.erase("steps");
+    item.erase("logs");
+    out.push_back(std::move(item));
+  }
+  sendJson(response, HTTPResponse::HTTP_OK, out);
+}
+
+void ApiHandler::getExecution(const std::string& id, Poco::Net::HTTPServerResponse& response) {
+  auto execution = runtime_.store().execution(id);
+  if (!execution) throw RequestError(404, "no execution '" + id + "'");
+  sendJson(response, HTTPResponse::HTTP_OK, describeExecution(*execution));
+}
+
+void ApiHandler::getStepResult(const std::string& id, const std::string& step, Poco::Net::HTTPServerResponse& response) {
+  auto result = runtime_.store().stepResult(id, step);
+  if (!result) throw RequestError(404, "execution '" + id + "' has no result for step '" + step + "'");
+  sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
+}
+
+void ApiHandler::getFinalResult(const std::string& id, Poco::Net::HTTPServerResponse& response) {
+  auto execution = runtime_.store().execution(id);
+  if (!execution) throw RequestError(404, "no execution '" + id + "'");
+  if (execution->status == ExecutionStatus::Failed)
+    throw RequestError(409, "execution '" + id + "' failed: " + execution->error.value_or(""));
+  if (execution->status != ExecutionStatus::Succeeded)
+    throw RequestError(409, "execution '" + id + "' has not ended yet (status " +
+                                std::string(toString(execution->status)) + ")");
+  auto result = execution->steps.empty() ? std::nullopt
+                                         : runtime_.store().stepResult(id, execution->steps.back().name);
+  if (!result) throw RequestError(404, "execution '" + id + "' has no result");
+  sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
+}
+
+void ApiHandler::instances(const std::string& method, const std::vector<std::string>& path,
+                           Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  std::int64_t limit = runtime_.settings().maxRequestBytes;
+  if (path.size() == 2 && method == "GET") {
+    plexus::Json out = plexus::Json::array();
+    for (const auto& instance : runtime_.store().instances()) out.push_back(runtime_.describeInstance(instance));
+    return sendJson(response, HTTPResponse::HTTP_OK, out);
+  }
+  if (path.size() == 2 && method == "POST") {
+    InstanceRecord created = runtime_.createInstance(readJsonBody(request, limit));
+    return sendJson(response, HTTPResponse::HTTP_CREATED, runtime_.describeInstance(created));
+  }
+  if (path.size() == 3 && method == "GET") {
+    auto instance = runtime_.store().instance(path[2]);
+    if (!instance) throw RequestError(404, "no instance '" + path[2] + "'");
+    return sendJson(response, HTTPResponse::HTTP_OK, runtime_.describeInstance(*instance));
+  }
+  if (path.size() == 3 && method == "PATCH") {
+    InstanceRecord updated = runtime_.updateInstance(path[2], readJsonBody(request, limit));
+    return sendJson(response, HTTPResponse::HTTP_OK, runtime_.describeInstance(updated));
+  }
+  if (path.size() == 3 && method == "DELETE") {
+    runtime_.deleteInstance(path[2]);
+    response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
+    response.setContentLength(0);
+    response.send();
+    return;
+  }
+  throw RequestError(405, "method " + method + " is not allowed here");
+}
+
+void ApiHandler::listIntegrations(Poco::Net::HTTPServerResponse& response) {
+  plexus::Json out = plexus::Json::array();
+  for (const IntegrationPtr& integration : runtime_.integrations().all()) {
+    plexus::Json item = {{"key", integration->key},
+                         {"name", integration->name},
+                         {"description", integration->description},
+                         {"file", integration->file},
+                         {"trigger", integration->trigger.kind == TriggerKind::Webhook ? "webhook" : "schedule"},
+                         {"synchronous", integration->synchronous},
+                         {"steps", plexus::Json::array()}};
+    for (const auto& step : integration->steps)
+      item["steps"].push_back({{"name", step.name}, {"component", step.component}, {"action", step.action}});
+    out.push_back(std::move(item));
+  }
+  sendJson(response, HTTPResponse::HTTP_OK, out);
+}
+
+void ApiHandler::listComponents(Poco::Net::HTTPServerResponse& response) {
+  plexus::Json components = plexus::Json::array();
+  for (const auto& component : runtime_.components().all()) {
+    plexus::Json actions = plexus::Json::array();
+    for (const auto& action : component->spec.actions) actions.push_back(action.key);
+    components.push_back({{"key", component->spec.key},
+                          {"version", component->spec.version},
+                          {"description", component->spec.description},
+                          {"file", component->file},
+                          {"actions", actions}});
+  }
+  plexus::Json refused = plexus::Json::array();
+  for (const auto& refusal : runtime_.components().refusals())
+    refused.push_back({{"file", refusal.file}, {"reason", refusal.reason}});
+  sendJson(response, HTTPResponse::HTTP_OK, {{"components", components}, {"refused", refused}});
+}
+
+}  // namespace plexus::core

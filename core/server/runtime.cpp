@@ -1,0 +1,247 @@
+#include "server/runtime.hpp"
+
+#include <Poco/Logger.h>
+
+#include "engine/config_values.hpp"
+#include "integration/integration_loader.hpp"
+#include "schedule/schedule.hpp"
+#include "store/sqlite_store.hpp"
+#include "util/ids.hpp"
+
+namespace plexus::core {
+
+namespace {
+Poco::Logger& logger() { return Poco::Logger::get("plexus.runtime"); }
+}  // namespace
+
+Runtime::Runtime(const ServerSettings& settings) : settings_(settings) {}
+
+std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
+  std::unique_ptr<Runtime> runtime(new Runtime(settings));
+  runtime->store_ = SqliteStore::open(settings.dataDir);
+  runtime->loadComponentsAndIntegrations();
+  runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
+                                              runtime->integrations_, Engine::Options{settings.workers});
+  runtime->scheduler_ = std::make_unique<Scheduler>(
+      *runtime->store_, [raw = runtime.get()](const std::string& id, TimePoint due) {
+        raw->onScheduleFired(id, due);
+      });
+  runtime->syncDeclaredInstances();
+  std::size_t recovered = runtime->engine_->recoverUnfinished();
+  if (recovered > 0) logger().warning("running again %z execution(s) left unfinished by the last stop", recovered);
+  runtime->engine_->start();
+  runtime->scheduler_->start();
+  return runtime;
+}
+
+Runtime::~Runtime() { stop(); }
+
+void Runtime::stop() {
+  if (scheduler_) scheduler_->stop();
+  if (engine_) engine_->stop();
+}
+
+void Runtime::loadComponentsAndIntegrations() {
+  std::string pluginsDir = settings_.pluginsDir.empty() ? defaultPluginsDirectory() : settings_.pluginsDir;
+  components_ = loadComponents(pluginsDir);
+  for (const auto& refusal : components_->refusals()) loadErrors_.push_back(refusal.message());
+
+  DirectoryLoadResult loaded = loadIntegrationDirectory(settings_.integrationsDir, *components_);
+  for (const auto& error : loaded.errors) {
+    logger().warning(error.format());
+    loadErrors_.push_back(error.format());
+  }
+  logger().information("loaded %z component(s) from %s and %z integration(s) from %s",
+                       components_->all().size(), pluginsDir, loaded.integrations.size(),
+                       settings_.integrationsDir);
+  integrations_.replaceAll(std::move(loaded.integrations));
+}
+
+void Runtime::syncDeclaredInstances() {
+  std::lock_guard<std::mutex> lock(instancesMutex_);
+  for (const IntegrationPtr& integration : integrations_.all()) {
+    for (const InstanceSpec& declared : integration->instances) {
+      auto existing = store_->instanceByName(integration->key, declared.name);
+      InstanceRecord record;
+      if (existing) {
+        record = *existing;
+      } else {
+        record.id = randomId(16);
+        record.integrationKey = integration->key;
+        record.name = declared.name;
+        record.enabled = declared.enabled;
+        record.createdAt = nowMs();
+      }
+      bool webhook = integration->trigger.kind == TriggerKind::Webhook;
+      if (webhook && record.webhookToken.empty()) record.webhookToken = randomId(24);
+      if (!webhook) record.webhookToken.clear();
+      if (!existing || record.webhookToken != existing->webhookToken) store_->saveInstance(record);
+    }
+  }
+  for (const InstanceRecord& instance : store_->instances())
+    if (IntegrationPtr integration = integrations_.find(instance.integrationKey))
+      scheduleInstance(*integration, instance);
+}
+
+void Runtime::scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance) {
+  if (integration.trigger.kind != TriggerKind::Schedule) return;
+  if (!instance.enabled) {
+    scheduler_->remove(instance.id);
+    return;
+  }
+  plexus::Json value = integration.trigger.schedule;
+  if (value.is_object() && value.contains("configVar")) {
+    value = effectiveConfigVars(integration, instance).value(value["configVar"].get<std::string>(), plexus::Json());
+    if (value.is_null()) {
+      logger().warning("instance '%s' of '%s' has no schedule in config variable '%s'; it will not fire",
+                       instance.name, integration.key, integration.trigger.schedule["configVar"].get<std::string>());
+      scheduler_->remove(instance.id);
+      return;
+    }
+  }
+  try {
+    scheduler_->upsert(instance.id, Schedule::compile(parseSchedule(value)), integration.trigger.missedRuns);
+  } catch (const ScheduleError& error) {
+    logger().error("instance '%s' of '%s': invalid schedule: %s", instance.name, integration.key,
+                   std::string(error.what()));
+    scheduler_->remove(instance.id);
+  }
+}
+
+void Runtime::onScheduleFired(const std::string& instanceId, TimePoint dueAt) {
+  auto instance = store_->instance(instanceId);
+  if (!instance || !instance->enabled) return;
+  IntegrationPtr integration = integrations_.find(instance->integrationKey);
+  if (!integration) return;
+  try {
+    startExecution(integration, *instance, "schedule", [&](const std::string& id) {
+      return plexus::Json{{"scheduledAt", formatIsoMs(dueAt)},
+                          {"startedAt", formatIsoMs(nowMs())},
+                          {"executionId", id},
+                          {"instance", {{"id", instance->id}, {"name", instance->name}}},
+                          {"integration", {{"key", integration->key}, {"name", integration->name}}}};
+    });
+  } catch (const std::exception& error) {
+    logger().error("instance '%s': could not start its scheduled execution: %s", instance->name,
+                   std::string(error.what()));
+  }
+}
+
+std::string Runtime::startExecution(const IntegrationPtr& integration, const InstanceRecord& instance,
+                                    const std::string& trigger,
+                                    const std::function<plexus::Json(const std::string&)>& makeResults) {
+  std::string id = Engine::newExecutionId();
+  engine_->submit(ExecutionRequest{id, integration, instance, trigger, makeResults(id)});
+  return id;
+}
+
+std::string Runtime::webhookUrl(const InstanceRecord& instance) const {
+  return instance.webhookToken.empty() ? "" : publicUrl_ + "/trigger/" + instance.webhookToken;
+}
+
+plexus::Json Runtime::describeInstance(const InstanceRecord& instance) const {
+  plexus::Json out = {{"id", instance.id},
+                      {"name", instance.name},
+                      {"integration", instance.integrationKey},
+                      {"enabled", instance.enabled}};
+  IntegrationPtr integration = integrations_.find(instance.integrationKey);
+  if (!instance.webhookToken.empty()) out["webhookUrl"] = webhookUrl(instance);
+  if (integration) {
+    out["configVars"] = maskSecrets(*integration, effectiveConfigVars(*integration, instance));
+    if (integration->trigger.kind == TriggerKind::Schedule) {
+      plexus::Json value = integration->trigger.schedule;
+      if (value.is_object() && value.contains("configVar"))
+        value = out["configVars"].value(value["configVar"].get<std::string>(), plexus::Json());
+      try {
+        if (!value.is_null()) out["schedule"] = parseSchedule(value).toJson();
+      } catch (const ScheduleError&) {
+        out["schedule"] = value;  // Shown as given; the error was logged when it was scheduled.
+      }
+      if (auto next = scheduler_->nextRunAt(instance.id)) out["nextRunAt"] = formatIsoSeconds(*next);
+    }
+  } else {
+    out["error"] = "integration '" + instance.integrationKey + "' is not deployed";
+  }
+  return out;
+}
+
+void Runtime::validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const {
+  if (!values.is_object()) throw RequestError(400, "configVars must be an object");
+  for (const auto& [key, value] : values.items()) {
+    const ConfigVarSpec* spec = integration.configVar(key);
+    if (!spec)
+      throw RequestError(400, "integration '" + integration.key + "' has no config variable '" + key + "'");
+    if (!value.is_null() && !plexus::valueFitsType(value, spec->type))
+      throw RequestError(400, "config variable '" + key + "' must be " + plexus::toString(spec->type) +
+                                  ", got " + plexus::describeType(value));
+    if (spec->type == plexus::InputType::Schedule && !value.is_null()) {
+      try {
+        parseSchedule(value);
+      } catch (const ScheduleError& error) {
+        throw RequestError(400, "config variable '" + key + "': " + error.what());
+      }
+    }
+  }
+}
+
+InstanceRecord Runtime::createInstance(const plexus::Json& body) {
+  if (!body.is_object()) throw RequestError(400, "the request body must be a JSON object");
+  std::string key = body.value("integration", "");
+  std::string name = body.value("name", "");
+  IntegrationPtr integration = integrations_.find(key);
+  if (!integration) throw RequestError(400, "no deployed integration '" + key + "' (see GET /api/integrations)");
+  if (name.empty()) throw RequestError(400, "\"name\" is required: a name for the new instance");
+  plexus::Json configVars = body.value("configVars", plexus::Json::object());
+  validateConfigVars(*integration, configVars);
+
+  std::lock_guard<std::mutex> lock(instancesMutex_);
+  if (store_->instanceByName(key, name))
+    throw RequestError(409, "integration '" + key + "' already has an instance named '" + name + "'");
+  InstanceRecord record;
+  record.id = randomId(16);
+  record.integrationKey = key;
+  record.name = name;
+  record.enabled = body.value("enabled", true);
+  record.configVars = configVars;
+  record.createdAt = nowMs();
+  if (integration->trigger.kind == TriggerKind::Webhook) record.webhookToken = randomId(24);
+  store_->saveInstance(record);
+  scheduleInstance(*integration, record);
+  return record;
+}
+
+InstanceRecord Runtime::updateInstance(const std::string& id, const plexus::Json& body) {
+  if (!body.is_object()) throw RequestError(400, "the request body must be a JSON object");
+  std::lock_guard<std::mutex> lock(instancesMutex_);
+  auto record = store_->instance(id);
+  if (!record) throw RequestError(404, "no instance '" + id + "'");
+  IntegrationPtr integration = integrations_.find(record->integrationKey);
+  for (const auto& [key, value] : body.items()) {
+    if (key == "enabled") {
+      if (!value.is_boolean()) throw RequestError(400, "\"enabled\" must be true or false");
+      record->enabled = value.get<bool>();
+    } else if (key == "configVars") {
+      if (!integration) throw RequestError(409, "integration '" + record->integrationKey + "' is not deployed");
+      validateConfigVars(*integration, value);
+      for (const auto& [name, setting] : value.items()) {
+        if (setting.is_null()) record->configVars.erase(name);  // Back to the file's value or default.
+        else record->configVars[name] = setting;
+      }
+    } else if (key == "name") {
+      throw RequestError(400, "an instance cannot be renamed; create a new one");
+    } else {
+      throw RequestError(400, "unknown field \"" + key + "\" (expected \"enabled\" or \"configVars\")");
+    }
+  }
+  store_->saveInstance(*record);
+  if (integration) scheduleInstance(*integration, *record);
+  return *record;
+}
+
+void Runtime::deleteInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lock(instancesMutex_);
+  if (!store_->deleteInstance(id)) throw RequestError(404, "no instance '" + id + "'");
+  scheduler_->remove(id);
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,93 @@
+// The running Plexus: every service `plexus serve` wires together, owned in
+// one place and handed to the HTTP handlers by reference.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/integration_registry.hpp"
+#include "loader/component_loader.hpp"
+#include "schedule/scheduler.hpp"
+#include "server/settings.hpp"
+#include "store/store.hpp"
+
+namespace plexus::core {
+
+/// Thrown by instance management for requests that cannot be honoured;
+/// `status` is the HTTP status to answer with.
+class RequestError : public std::runtime_error {
+ public:
+  RequestError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+/// Owns the store, the loaded components, the deployed integrations, the
+/// engine and the scheduler, and keeps instances and schedules in step.
+///
+/// Threads: the services are themselves thread-safe; instance changes are
+/// serialised by `instancesMutex_` so the store and the scheduler agree.
+class Runtime {
+ public:
+  /// Opens the store, loads plugins and integrations (refusals and YAML
+  /// errors are logged and kept in loadErrors(), the rest serves), records
+  /// the instances the files declare, queues executions left unfinished by
+  /// a crash, and starts the engine and the scheduler.
+  static std::unique_ptr<Runtime> start(const ServerSettings& settings);
+  ~Runtime();
+
+  /// Stops the scheduler, then the engine (running executions finish).
+  void stop();
+
+  /// Called once the HTTP port is bound, for webhook URLs.
+  void setPublicUrl(std::string url) { publicUrl_ = std::move(url); }
+  const std::string& publicUrl() const { return publicUrl_; }
+  const ServerSettings& settings() const { return settings_; }
+
+  Store& store() { return *store_; }
+  const ComponentRegistry& components() const { return *components_; }
+  const IntegrationRegistry& integrations() const { return integrations_; }
+  Engine& engine() { return *engine_; }
+  /// Plugin refusals and YAML errors found at start, one line each.
+  const std::vector<std::string>& loadErrors() const { return loadErrors_; }
+
+  /// `{public-url}/trigger/{token}`, or "" for schedule-triggered instances.
+  std::string webhookUrl(const InstanceRecord& instance) const;
+  /// The instance as GET /api/instances shows it (secrets masked).
+  plexus::Json describeInstance(const InstanceRecord& instance) const;
+
+  /// API instance management (CONTRACT §6). Throw RequestError.
+  InstanceRecord createInstance(const plexus::Json& body);
+  InstanceRecord updateInstance(const std::string& id, const plexus::Json& body);
+  void deleteInstance(const std::string& id);
+
+  /// Starts an execution of `instance` (webhook or schedule). The trigger
+  /// results are built by `makeResults(executionId)`, so they can carry the id.
+  std::string startExecution(const IntegrationPtr& integration, const InstanceRecord& instance,
+                             const std::string& trigger,
+                             const std::function<plexus::Json(const std::string&)>& makeResults);
+
+ private:
+  explicit Runtime(const ServerSettings& settings);
+  void loadComponentsAndIntegrations();
+  void syncDeclaredInstances();
+  void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
+  void onScheduleFired(const std::string& instanceId, TimePoint dueAt);
+  void validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const;
+
+  ServerSettings settings_;
+  std::string publicUrl_;
+  std::vector<std::string> loadErrors_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ComponentRegistry> components_;
+  IntegrationRegistry integrations_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::mutex instancesMutex_;
+};
+
+}  // namespace plexus::core

@@ -1,0 +1,108 @@
+#include "server/serve_application.hpp"
+
+#include <iostream>
+#include <map>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include "server/http_server.hpp"
+#include "server/runtime.hpp"
+
+namespace plexus::core {
+
+namespace {
+
+class ServeApplication : public Poco::Util::ServerApplication {
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override {
+    ServerApplication::defineOptions(options);
+    options.addOption(Poco::Util::Option("help", "h", "show the flags").required(false).repeatable(false));
+    options.addOption(Poco::Util::Option("config", "", "settings file (default ./plexus.yaml)")
+                          .required(false).argument("FILE"));
+    for (const std::string& name : settingNames())
+      options.addOption(Poco::Util::Option(name, "", "see README: Configuration").required(false).argument("VALUE"));
+  }
+
+  void handleOption(const std::string& name, const std::string& value) override {
+    ServerApplication::handleOption(name, value);
+    if (name == "help") {
+      Poco::Util::HelpFormatter help(options());
+      help.setCommand("plexus serve");
+      help.setUnixStyle(true);
+      help.setHeader("Flags, each also a PLEXUS_* env var and a plexus.yaml key:");
+      help.format(std::cout);
+      helpRequested_ = true;
+      stopOptionsProcessing();
+    } else if (name == "config") {
+      configFile_ = value;
+    } else {
+      flags_[name] = value;
+    }
+  }
+
+  int main(const std::vector<std::string>&) override {
+    if (helpRequested_) return EXIT_OK;
+    setUpLogging();
+    Poco::Logger& log = Poco::Logger::get("plexus");
+    ServerSettings settings;
+    try {
+      settings = resolveSettings(flags_, configFile_);
+    } catch (const std::exception& error) {
+      log.fatal(std::string("invalid setting: ") + error.what());
+      return EXIT_CONFIG;
+    }
+    std::unique_ptr<Runtime> runtime;
+    std::unique_ptr<HttpServer> server;
+    try {
+      runtime = Runtime::start(settings);
+      server = std::make_unique<HttpServer>(*runtime, settings);
+    } catch (const std::exception& error) {
+      log.fatal(std::string("cannot start: ") + error.what());
+      return EXIT_SOFTWARE;
+    }
+    std::string publicUrl = settings.publicUrl.empty()
+                                ? "http://" + settings.host + ":" + std::to_string(server->port())
+                                : settings.publicUrl;
+    while (!publicUrl.empty() && publicUrl.back() == '/') publicUrl.pop_back();
+    runtime->setPublicUrl(publicUrl);
+    log.information("plexus listening on %s:%d (public URL %s), data in %s", settings.host, server->port(),
+                    publicUrl, settings.dataDir);
+    for (const auto& instance : runtime->store().instances())
+      if (!instance.webhookToken.empty())
+        log.information("  %s / %s: %s", instance.integrationKey, instance.name, runtime->webhookUrl(instance));
+    waitForTerminationRequest();
+    log.information("stopping");
+    server->stop();
+    runtime->stop();
+    return EXIT_OK;
+  }
+
+ private:
+  void setUpLogging() {
+    Poco::AutoPtr<Poco::PatternFormatter> format(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %q %s: %t"));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(format, new Poco::ConsoleChannel));
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
+  }
+
+  std::map<std::string, std::string> flags_;
+  std::string configFile_ = "plexus.yaml";
+  bool helpRequested_ = false;
+};
+
+}  // namespace
+
+int runServeApplication(int argc, char** argv) {
+  ServeApplication app;
+  return app.run(argc, argv);
+}
+
+}  // namespace plexus::core

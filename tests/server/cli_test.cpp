@@ -1,0 +1,91 @@
+// The CLI verbs, run as a user runs them.
+#include "server_fixture.hpp"
+
+using namespace plexus::testing_support;
+
+namespace {
+std::string plexus(const std::string& arguments, int* status) {
+  return shell("'" + plexusBinary() + "' " + arguments + " 2>&1", status);
+}
+}  // namespace
+
+TEST_CASE("plexus instances list shows the running server's instances and webhook URLs", "[cli][e2e]") {
+  ServerFolders folders;
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  int status = -1;
+  std::string table = plexus("instances list --server " + server.url(), &status);
+  CHECK(status == 0);
+  CHECK_THAT(table, Catch::Contains("render-status"));
+  CHECK_THAT(table, Catch::Contains(server.url() + "/trigger/"));
+
+  std::string json = plexus("instances:list --output json --server " + server.url(), &status);
+  CHECK(status == 0);
+  CHECK(parse(json) == parse(http("GET", server.url() + "/api/instances").body));
+
+  std::string extended = plexus("instances list --extended --server " + server.url(), &status);
+  CHECK_THAT(extended, Catch::Contains("nextRunAt"));
+
+  plexus("instances list --server http://127.0.0.1:1", &status);
+  CHECK(status == 1);
+}
+
+TEST_CASE("plexus run runs an integration once and prints each step", "[cli][e2e]") {
+  int status = -1;
+  std::string out = plexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
+                               " --instance acme --payload '{\"renderId\": 99}'",
+                           &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("ok     lookup (json.select"));
+  CHECK_THAT(out, Catch::Contains("[info] render 99 finished; files in acme-renders"));
+  CHECK_THAT(out, Catch::Contains("\"bucket\": \"acme-renders\""));
+  CHECK_THAT(out, Catch::Contains("succeeded"));
+
+  std::string failed = plexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
+                                  " --payload '{\"other\": 1}'",
+                              &status);
+  CHECK(status == 1);
+  CHECK_THAT(failed, Catch::Contains("FAILED lookup"));
+}
+
+TEST_CASE("a broken integration file is refused and the others keep serving", "[cli][e2e]") {
+  ServerFolders folders;
+  writeFile(folders.integrations.file("broken.yaml"), "name: Broken\ntrigger: { webhook: {} }\nsteps:\n  - name: a\n    component: nope\n    action: x\n");
+  int status = -1;
+  std::string out = plexus("validate " + folders.integrations.file("broken.yaml") + " --plugins " + pluginsDir(), &status);
+  CHECK(status == 1);
+  CHECK_THAT(out, Catch::Contains(folders.integrations.file("broken.yaml") + ":5:"));
+
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  CHECK_THAT(server.output(), Catch::Contains("broken.yaml:5:"));
+  json integrations = parse(http("GET", server.url() + "/api/integrations").body);
+  bool hasBroken = false, hasEcho = false;
+  for (const auto& item : integrations) {
+    hasBroken |= item["key"] == "broken";
+    hasEcho |= item["key"] == "echo";
+  }
+  CHECK_FALSE(hasBroken);
+  CHECK(hasEcho);
+}
+
+TEST_CASE("a one-second schedule fires through the real server", "[cli][schedule][e2e]") {
+  ServerFolders folders;
+  writeFile(folders.integrations.file("tick.yaml"),
+            "name: Tick\ntrigger: { schedule: { every: 1, unit: seconds } }\nsteps:\n"
+            "  - name: at\n    component: json\n    action: value\n    inputs: { value: \"{{ trigger.results.scheduledAt }}\" }\n");
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  json executions;
+  bool fired = eventually([&] {
+    executions = parse(http("GET", server.url() + "/api/executions?status=succeeded&limit=100").body);
+    int ticks = 0;
+    for (const auto& item : executions) ticks += item["integration"] == "tick";
+    return ticks >= 2;
+  }, 20);
+  CHECK(fired);
+  for (const auto& item : executions) {
+    if (item["integration"] != "tick") continue;
+    CHECK(item["trigger"] == "schedule");
+    std::string at = parse(http("GET", server.url() + "/executions/" + item["id"].get<std::string>() + "/result").body);
+    CHECK_THAT(at, Catch::EndsWith(".000Z"));  // Fired for a whole second, not "now".
+  }
+}

@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include "server/webhook_payload.hpp"
+
+using namespace plexus::core;
+using plexus::Json;
+
+TEST_CASE("JSON bodies are parsed, including +json types", "[server][payload]") {
+  CHECK(parseWebhookBody(R"({"a":1})", "application/json").data == Json{{"a", 1}});
+  CHECK(parseWebhookBody(R"([1])", "application/vnd.api+json; charset=utf-8").data == Json::array({1}));
+}
+
+TEST_CASE("malformed JSON is refused with 400 saying where", "[server][payload]") {
+  try {
+    parseWebhookBody(R"({"a":)", "application/json");
+    FAIL("no error");
+  } catch (const PayloadError& error) {
+    CHECK(error.status() == 400);
+    CHECK_THAT(error.what(), Catch::StartsWith("request body is not valid JSON: parse error at line 1, column 6"));
+  }
+}
+
+TEST_CASE("text, forms, binary and empty bodies get their documented shapes", "[server][payload]") {
+  CHECK(parseWebhookBody("hello", "text/plain").data == "hello");
+  CHECK(parseWebhookBody("a=1&b=x+y%21&c", "application/x-www-form-urlencoded").data ==
+        Json{{"a", "1"}, {"b", "x y!"}, {"c", ""}});
+  WebhookBody png = parseWebhookBody(std::string("\x89PNG\r\n\x00\x01", 8), "image/png");
+  REQUIRE(png.data.is_binary());
+  CHECK(plexus::asBinary(png.data).size() == 8);
+  CHECK(plexus::asBinary(png.data).contentType() == "image/png");
+  CHECK(plexus::asBinary(png.data).data() == png.raw.data());  // shared, not copied
+  CHECK(parseWebhookBody("", "").data.is_null());
+}
+
+TEST_CASE("multipart parts are typed: JSON parsed, text strings, files binary, repeats arrays",
+          "[server][payload]") {
+  std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"person\"\r\nContent-Type: application/json\r\n\r\n"
+      "{\"firstname\":\"Taylor\"}\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi there\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"t.png\"\r\nContent-Type: image/png\r\n\r\n"
+      "\x89PNG\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\na\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\nb\r\n"
+      "--XyZ--\r\n";
+  Json data = parseWebhookBody(body, "multipart/form-data; boundary=XyZ").data;
+  CHECK(data["person"]["data"] == Json{{"firstname", "Taylor"}});
+  CHECK(data["person"]["contentType"] == "application/json");
+  CHECK(data["note"]["data"] == "hi there");
+  REQUIRE(data["photo"]["data"].is_binary());
+  CHECK(plexus::asBinary(data["photo"]["data"]).view() == "\x89PNG");
+  CHECK(data["photo"]["filename"] == "t.png");
+  REQUIRE(data["tag"].is_array());
+  CHECK(data["tag"][1]["data"] == "b");
+}
+
+TEST_CASE("malformed multipart is refused with 400", "[server][payload]") {
+  CHECK_THROWS_MATCHES(parseWebhookBody("--a\r\n", "multipart/form-data"), PayloadError,
+                       Catch::Matchers::Message("multipart/form-data body without a boundary parameter in Content-Type"));
+  CHECK_THROWS_AS(parseWebhookBody("garbage without boundaries", "multipart/form-data; boundary=q"), PayloadError);
+  CHECK_THROWS_AS(parseWebhookBody(
+                      "--q\r\nContent-Disposition: form-data; name=\"p\"\r\nContent-Type: application/json\r\n\r\n{bad\r\n--q--\r\n",
+                      "multipart/form-data; boundary=q"),
+                  PayloadError);
+}
+
+TEST_CASE("the request limit is enforced while reading", "[server][payload]") {
+  std::istringstream small("12345");
+  CHECK(readLimited(small, 5) == "12345");
+  std::istringstream big(std::string(100000, 'x'));
+  try {
+    readLimited(big, 1000);
+    FAIL("no error");
+  } catch (const PayloadError& error) {
+    CHECK(error.status() == 413);
+  }
+}
