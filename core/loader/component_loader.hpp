@@ -1,0 +1,68 @@
+// Loading component libraries (*.so) from the plugins folder.
+//
+// Each library is opened with Boost.DLL and checked in this order, before any
+// of its code other than its static initialisers runs:
+//   1. it is a loadable shared library,
+//   2. it exports plexus_abi_tag, and the tag equals this runtime's
+//      PLEXUS_ABI_TAG (checked before calling anything else in it),
+//   3. it exports plexus_register_components, which registers well-formed
+//      components whose keys no other library has taken.
+// A library failing any check is refused as a whole (it registers nothing and
+// is unloaded); the refusal is one line, "FILE: reason", logged at warning
+// level on the Poco logger "plexus.loader", and loading goes on with the next.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loader/component_catalog.hpp"
+
+namespace plexus::core {
+
+/// Why one library file was not loaded.
+struct LoadRefusal {
+  std::string file;    ///< The library's path, as found in the plugins folder.
+  std::string reason;  ///< One line, e.g. "not a Plexus component: no plexus_abi_tag entry point".
+
+  /// "FILE: reason", one line.
+  std::string message() const;
+};
+
+/// The components loaded from a plugins folder, and the files refused.
+///
+/// Immutable after construction, so any number of threads may read it
+/// without locks. Each LoadedComponent keeps its library loaded (keepAlive),
+/// so a component (or anything holding its LoadedComponentPtr) may outlive
+/// the registry safely.
+class ComponentRegistry : public ComponentCatalog {
+ public:
+  /// `components` must have distinct keys (loadComponents guarantees it).
+  ComponentRegistry(std::vector<LoadedComponentPtr> components, std::vector<LoadRefusal> refusals);
+
+  LoadedComponentPtr find(const std::string& key) const override;
+  std::vector<LoadedComponentPtr> all() const override;
+  /// The refused files, in the order they were tried (sorted by file name).
+  const std::vector<LoadRefusal>& refusals() const { return refusals_; }
+
+ private:
+  std::map<std::string, LoadedComponentPtr> byKey_;
+  std::vector<LoadRefusal> refusals_;
+};
+
+/// Loads every *.so in `directory` (sorted by file name). Never throws for a
+/// bad file: each refusal is recorded in the registry, logged at warning level
+/// (Poco::Logger "plexus.loader"), and loading goes on. Throws
+/// std::runtime_error only when `directory` does not exist or cannot be read;
+/// the message names it and says to pass --plugins DIR.
+///
+/// Not thread-safe with itself: loading runs libraries' registration code,
+/// which the SDK does not require to be reentrant. Call it from one thread.
+std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory);
+
+/// The default plugins folder: `../plugins` beside the running executable
+/// (read from /proc/self/exe), e.g. build/plugins for build/bin/plexus.
+std::string defaultPluginsDirectory();
+
+}  // namespace plexus::core
