@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@
 #include "util/time.hpp"
 
 namespace plexus::core {
+
+/// A store operation failed; the message names the operation, the path or
+/// record involved and, where there is one, what to do about it.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// A deployed instance of an integration.
 struct InstanceRecord {
@@ -32,7 +40,8 @@ const char* toString(ExecutionStatus status);          ///< "queued", "running",
 std::optional<ExecutionStatus> executionStatusFromString(const std::string& text);
 
 enum class StepStatus { Running, Succeeded, Failed };
-const char* toString(StepStatus status);
+const char* toString(StepStatus status);            ///< "running", "succeeded", "failed".
+std::optional<StepStatus> stepStatusFromString(const std::string& text);
 
 struct StepRecord {
   std::string name;

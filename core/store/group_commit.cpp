@@ -1,0 +1,148 @@
+#include "store/group_commit.hpp"
+
+namespace plexus::core {
+
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection)
+    : connection_(std::move(connection)), thread_([this] { run(); }) {}
+
+GroupCommitWriter::~GroupCommitWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wakeWriter_.notify_one();
+  thread_.join();
+}
+
+void GroupCommitWriter::write(WriteRef work, Undo undo) {
+  Request request(work, undo);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) {
+      throw StoreError("the store is closing; the write was not applied (database '" +
+                       connection_->path() + "')");
+    }
+    pending_.push_back(&request);
+    if (writerIdle_) {
+      writerIdle_ = false;
+      wakeWriter_.notify_one();
+    }
+  }
+  request.wait();
+  if (request.error) std::rethrow_exception(request.error);
+}
+
+void GroupCommitWriter::Request::wait() {
+  Request* toWake = nullptr;
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    doneChanged.wait(lock, [&] { return done; });
+    toWake = next;  // read before returning: the writer set it before finish()
+  }
+  if (toWake) toWake->finish();
+}
+
+void GroupCommitWriter::Request::finish() {
+  std::lock_guard<std::mutex> lock(mutex);
+  done = true;
+  // Notified under the lock: the waiter cannot return (and destroy this
+  // request) before the lock is released.
+  doneChanged.notify_one();
+}
+
+std::uint64_t GroupCommitWriter::batchesCommitted() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return batches_;
+}
+
+std::uint64_t GroupCommitWriter::writesCommitted() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return writes_;
+}
+
+void GroupCommitWriter::run() {
+  std::vector<Request*> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      writerIdle_ = true;
+      wakeWriter_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+      writerIdle_ = false;
+      if (pending_.empty()) return;  // stopping, and nothing left to write
+      batch.swap(pending_);
+    }
+    applyBatch(batch);
+    markDone(batch);
+    batch.clear();
+  }
+}
+
+void GroupCommitWriter::applyBatch(std::vector<Request*>& batch) {
+  try {
+    connection_->prepare("BEGIN IMMEDIATE")->run();
+  } catch (const std::exception&) {  // handed to the callers below
+    failAll(batch, std::current_exception());
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    applyOne(*batch[i]);
+    if (connection_->autocommit()) {
+      // SQLite rolled the whole transaction back (disk full, I/O error):
+      // the writes before this one are lost too, and so are the rest.
+      failAll(batch, batch[i]->error ? batch[i]->error
+                                     : std::make_exception_ptr(StoreError(
+                                           "the write transaction was rolled back by SQLite")));
+      return;
+    }
+  }
+  try {
+    connection_->prepare("COMMIT")->run();
+  } catch (const std::exception&) {  // handed to the callers below
+    if (!connection_->autocommit()) connection_->tryExec("ROLLBACK");
+    failAll(batch, std::current_exception());
+  }
+}
+
+// A failing write (a duplicate id, a constraint) is undone alone, by its
+// savepoint or by SQLite's statement rollback, and the others in the batch
+// still commit.
+void GroupCommitWriter::applyOne(Request& request) {
+  bool savepoint = request.undo == Undo::Savepoint;
+  try {
+    if (savepoint) connection_->prepare("SAVEPOINT w")->run();
+    request.work(*connection_);
+    if (savepoint) connection_->prepare("RELEASE w")->run();
+  } catch (...) {  // any exception: handed to the caller, not hidden
+    request.error = std::current_exception();
+    if (!savepoint || connection_->autocommit()) return;  // nothing left to undo here
+    if (!connection_->tryExec("ROLLBACK TO w") || !connection_->tryExec("RELEASE w")) {
+      // A write we cannot undo must not be committed with the others: end
+      // the transaction; applyBatch then fails the whole batch.
+      connection_->tryExec("ROLLBACK");
+    }
+  }
+}
+
+void GroupCommitWriter::failAll(std::vector<Request*>& batch, const std::exception_ptr& error) {
+  for (Request* request : batch) {
+    if (!request->error) request->error = error;
+  }
+}
+
+void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
+  std::uint64_t succeeded = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i]->error) ++succeeded;
+    batch[i]->next = i + 1 < batch.size() ? batch[i + 1] : nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++batches_;
+    writes_ += succeeded;
+  }
+  // Wakes the first caller, who wakes the next... After this call the
+  // requests may vanish: no more access.
+  if (!batch.empty()) batch.front()->finish();
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,135 @@
+#include "store/schema.hpp"
+
+#include <string>
+
+namespace plexus::core {
+
+namespace {
+
+// Times are integer milliseconds since the Unix epoch (UTC). Payloads are
+// payload_codec JSON text. Statuses are the API's words ("queued"...), so
+// the file reads well in the sqlite3 shell.
+//
+// Executions keep an INTEGER PRIMARY KEY `seq` (insertion order) beside the
+// random text id: listings order by (queued_at, seq), and every index ends
+// with the rowid implicitly, so "newest first" (overall, per instance, per
+// status) is an index walk, not a sort. Recovery's "unfinished, oldest
+// first" reads the status index for 'queued' and 'running' and sorts those
+// few rows; a partial index just for it would cost every insert more.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE instances (
+  id              TEXT PRIMARY KEY,
+  integration_key TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  enabled         INTEGER NOT NULL,
+  config_vars     TEXT NOT NULL,
+  webhook_token   TEXT,               -- NULL when the integration has no webhook
+  created_at      INTEGER NOT NULL,
+  UNIQUE (integration_key, name)
+);
+CREATE UNIQUE INDEX instances_by_token ON instances (webhook_token) WHERE webhook_token IS NOT NULL;
+
+CREATE TABLE executions (
+  seq             INTEGER PRIMARY KEY,
+  id              TEXT NOT NULL UNIQUE,
+  integration_key TEXT NOT NULL,
+  instance_id     TEXT NOT NULL,      -- no foreign key: executions outlive their instance
+  instance_name   TEXT NOT NULL,
+  trigger         TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  queued_at       INTEGER NOT NULL,
+  started_at      INTEGER,
+  ended_at        INTEGER,
+  error           TEXT,
+  error_step      TEXT,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  trigger_results TEXT NOT NULL       -- last: listings never read its overflow pages
+);
+CREATE INDEX executions_newest ON executions (queued_at);
+CREATE INDEX executions_by_instance ON executions (instance_id, queued_at);
+CREATE INDEX executions_by_status ON executions (status, queued_at);
+
+CREATE TABLE steps (
+  seq          INTEGER PRIMARY KEY,   -- order the steps started in
+  execution_id TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  component    TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  started_at   INTEGER NOT NULL,
+  ended_at     INTEGER,
+  error        TEXT,
+  result_kind  TEXT,                  -- NULL (none yet), 'data' or 'status'
+  result       TEXT,
+  UNIQUE (execution_id, name)
+);
+
+CREATE TABLE logs (
+  seq          INTEGER PRIMARY KEY,
+  execution_id TEXT NOT NULL,
+  time         INTEGER NOT NULL,
+  level        TEXT NOT NULL,
+  step         TEXT,
+  message      TEXT NOT NULL
+);
+CREATE INDEX logs_by_execution ON logs (execution_id);
+
+CREATE TABLE fires (
+  instance_id TEXT NOT NULL,
+  due_at      INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, due_at)
+) WITHOUT ROWID;
+)sql";
+
+/// Migration N takes a database at version N-1 to version N; index 0 is
+/// the empty database. Append here, never edit a released entry.
+constexpr const char* kMigrations[] = {kVersion1};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "one migration per schema version");
+
+bool hasTable(sqlite::Connection& connection, const char* table) {
+  auto query = connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  query->bind(1, table);
+  return query->step();
+}
+
+int currentVersion(sqlite::Connection& connection) {
+  if (!hasTable(connection, "schema_version")) {
+    if (hasTable(connection, "executions")) {
+      throw StoreError("the database '" + connection.path() +
+                       "' has Plexus-like tables but no schema_version table; it is not a "
+                       "Plexus database this build can use");
+    }
+    connection.exec("CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                    "INSERT INTO schema_version VALUES (0);");
+    return 0;
+  }
+  auto query = connection.prepare("SELECT version FROM schema_version");
+  return query->step() ? static_cast<int>(query->integer(0)) : 0;
+}
+
+}  // namespace
+
+void migrateSchema(sqlite::Connection& connection) {
+  // IMMEDIATE: two processes opening the same fresh directory do not both
+  // try to create the tables.
+  connection.exec("BEGIN IMMEDIATE");
+  try {
+    int version = currentVersion(connection);
+    if (version > kSchemaVersion) {
+      throw StoreError("the database '" + connection.path() + "' has schema version " +
+                       std::to_string(version) + " but this Plexus knows versions up to " +
+                       std::to_string(kSchemaVersion) + "; run a newer Plexus, or use another --data directory");
+    }
+    for (; version < kSchemaVersion; ++version) connection.exec(kMigrations[version]);
+    auto update = connection.prepare("UPDATE schema_version SET version = ?1");
+    update->bind(1, kSchemaVersion);
+    update->run();
+    connection.exec("COMMIT");
+  } catch (const StoreError&) {
+    connection.tryExec("ROLLBACK");
+    throw;
+  }
+}
+
+}  // namespace plexus::core

@@ -1,0 +1,589 @@
+#include "store/sqlite_store.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "store/group_commit.hpp"
+#include "store/reader_pool.hpp"
+#include "store/schema.hpp"
+
+namespace plexus::core {
+
+namespace fs = std::filesystem;
+using sqlite::Connection;
+using sqlite::Statement;
+
+namespace {
+
+constexpr const char* kDatabaseFile = "plexus.db";
+/// For writes of one statement: SQLite undoes a failed statement by itself.
+constexpr auto kOneStatement = GroupCommitWriter::Undo::Statement;
+constexpr const char* kBlobFolder = "blobs";
+
+/// Runs `body`, prefixing any StoreError with the operation and its subject
+/// ("store: createExecution 'abc' failed: ...") so the caller's log line
+/// says what was being done.
+template <typename Body>
+auto named(const char* operation, const std::string& subject, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const StoreError& error) {
+    throw StoreError(std::string("store: ") + operation + " '" + subject + "' failed: " + error.what());
+  }
+}
+
+[[noreturn]] void throwNoExecution(const std::string& id) {
+  throw StoreError("there is no execution with id '" + id + "'");
+}
+
+// --- opening -----------------------------------------------------------------
+
+void createDirectory(const fs::path& directory, const char* what) {
+  std::error_code error;
+  if (fs::exists(directory, error) && !fs::is_directory(directory, error)) {
+    throw StoreError(std::string("the ") + what + " '" + directory.string() +
+                     "' exists but is not a directory; pass --data a directory path");
+  }
+  fs::create_directories(directory, error);
+  if (error) {
+    throw StoreError(std::string("cannot create the ") + what + " '" + directory.string() + "': " +
+                     error.message() + "; pass --data a directory Plexus may write to");
+  }
+  if (::access(directory.c_str(), W_OK | X_OK) != 0) {
+    throw StoreError(std::string("the ") + what + " '" + directory.string() +
+                     "' is not writable; fix its permissions or pass --data another directory");
+  }
+}
+
+std::unique_ptr<Connection> configureWriteConnection(const std::string& path, const SqliteStore::Options& options) {
+  auto connection = std::make_unique<Connection>(path, Connection::Mode::ReadWriteCreate, options.busyTimeoutMs);
+  std::string mode = connection->queryText("PRAGMA journal_mode = WAL");
+  if (mode != "wal") {
+    throw StoreError("cannot switch the database '" + path + "' to WAL mode (it stays in '" + mode +
+                     "' mode); is it on a network file system?");
+  }
+  // NORMAL in WAL mode: commits survive a process crash; FULL: fsync per commit.
+  connection->exec(options.fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // Checkpoints run on the writer thread and fsync the database file; one
+  // every 8192 pages (32 MiB of WAL) instead of SQLite's 1000 keeps them off
+  // the hot path (~12% of the writer's time at the default). The WAL file is
+  // trimmed back to 64 MiB after a checkpoint if it grew past it.
+  connection->exec("PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864");
+  migrateSchema(*connection);
+  return connection;
+}
+
+std::unique_ptr<Connection> openWriteConnection(const std::string& path, const SqliteStore::Options& options) {
+  try {
+    return configureWriteConnection(path, options);
+  } catch (const StoreError& error) {
+    if (std::string(error.what()).find(path) != std::string::npos) throw;  // already names the file
+    throw StoreError("cannot use the database '" + path + "': " + error.what() +
+                     " (if it is not a Plexus database, move it away or pass --data another directory)");
+  }
+}
+
+// --- rows → records ----------------------------------------------------------
+
+// Column lists shared by several queries (the statement cache keys on the
+// whole SQL text, so each query is one string literal).
+#define PLEXUS_INSTANCE_COLUMNS \
+  "SELECT id, integration_key, name, enabled, config_vars, webhook_token, created_at FROM instances "
+#define PLEXUS_EXECUTION_COLUMNS                                                                  \
+  "SELECT id, integration_key, instance_id, instance_name, trigger, status, queued_at, started_at, " \
+  "ended_at, error, error_step, attempts FROM executions "
+
+InstanceRecord readInstance(const Statement& row, const BlobDirectory& blobs) {
+  InstanceRecord instance;
+  instance.id = row.text(0);
+  instance.integrationKey = row.text(1);
+  instance.name = row.text(2);
+  instance.enabled = row.integer(3) != 0;
+  instance.configVars = decodePayload(row.text(4), blobs);
+  instance.webhookToken = row.text(5);  // NULL reads as ""
+  instance.createdAt = row.time(6);
+  return instance;
+}
+
+ExecutionStatus executionStatusColumn(const Statement& row, int column) {
+  std::string text = row.text(column);
+  auto status = executionStatusFromString(text);
+  if (!status) throw StoreError("the database holds an unknown execution status '" + text + "'");
+  return *status;
+}
+
+ExecutionRecord readExecution(const Statement& row) {
+  ExecutionRecord execution;
+  execution.id = row.text(0);
+  execution.integrationKey = row.text(1);
+  execution.instanceId = row.text(2);
+  execution.instanceName = row.text(3);
+  execution.trigger = row.text(4);
+  execution.status = executionStatusColumn(row, 5);
+  execution.queuedAt = row.time(6);
+  execution.startedAt = row.optionalTime(7);
+  execution.endedAt = row.optionalTime(8);
+  execution.error = row.optionalText(9);
+  execution.errorStep = row.optionalText(10);
+  execution.attempts = static_cast<int>(row.integer(11));
+  return execution;
+}
+
+StepRecord readStep(const Statement& row) {
+  StepRecord step;
+  step.name = row.text(0);
+  step.component = row.text(1);
+  step.action = row.text(2);
+  std::string status = row.text(3);
+  auto parsed = stepStatusFromString(status);
+  if (!parsed) throw StoreError("the database holds an unknown step status '" + status + "'");
+  step.status = *parsed;
+  step.startedAt = row.time(4);
+  step.endedAt = row.optionalTime(5);
+  step.error = row.optionalText(6);
+  return step;
+}
+
+plexus::LogLevel logLevelFromString(const std::string& text) {
+  for (auto level : {plexus::LogLevel::Debug, plexus::LogLevel::Info, plexus::LogLevel::Warn,
+                     plexus::LogLevel::Error}) {
+    if (text == plexus::toString(level)) return level;
+  }
+  return plexus::LogLevel::Info;  // an unknown word from a newer version: still show the line
+}
+
+LogRecord readLog(const Statement& row) {
+  LogRecord line;
+  line.time = row.time(0);
+  line.level = logLevelFromString(row.text(1));
+  line.step = row.text(2);  // NULL reads as ""
+  line.message = row.text(3);
+  return line;
+}
+
+/// Keeps several reads on one connection in one snapshot (execution() reads
+/// the execution, its steps and its logs).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& connection) : connection_(connection) {
+    connection_.prepare("BEGIN")->run();
+  }
+  ~ReadTransaction() { connection_.tryExec("COMMIT"); }  // read-only: ending cannot lose anything
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
+}  // namespace
+
+// --- lifetime --------------------------------------------------------------------
+
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dataDirectory) {
+  return open(dataDirectory, Options{});
+}
+
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dataDirectory, const Options& options) {
+  fs::path directory(dataDirectory);
+  createDirectory(directory, "data directory");
+  createDirectory(directory / kBlobFolder, "blob directory");
+  std::string databasePath = (directory / kDatabaseFile).string();
+  auto writer = std::make_unique<GroupCommitWriter>(openWriteConnection(databasePath, options));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(databasePath),
+                                                      (directory / kBlobFolder).string(), options,
+                                                      std::move(writer)));
+}
+
+SqliteStore::SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
+                         std::unique_ptr<GroupCommitWriter> writer)
+    : databasePath_(std::move(databasePath)),
+      blobs_(std::move(blobDirectory), options.fullSync),
+      readers_(std::make_unique<ReaderPool>(databasePath_, options.busyTimeoutMs, options.maxIdleReaders)),
+      writer_(std::move(writer)) {
+  blobs_.removeStaleTemporaries();
+}
+
+SqliteStore::~SqliteStore() = default;
+
+std::string SqliteStore::blobDirectory() const { return blobs_.path(); }
+
+std::uint64_t SqliteStore::commitBatches() const { return writer_->batchesCommitted(); }
+std::uint64_t SqliteStore::committedWrites() const { return writer_->writesCommitted(); }
+
+// --- instances -------------------------------------------------------------------
+
+void SqliteStore::saveInstance(const InstanceRecord& instance) {
+  named("saveInstance", instance.id, [&] {
+    std::string configVars = encodePayload(instance.configVars, blobs_);
+    try {
+      writer_->write([&](Connection& db) {
+        auto upsert = db.prepare(
+            "INSERT INTO instances (id, integration_key, name, enabled, config_vars, webhook_token, created_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+            "ON CONFLICT (id) DO UPDATE SET integration_key = excluded.integration_key, "
+            "name = excluded.name, enabled = excluded.enabled, config_vars = excluded.config_vars, "
+            "webhook_token = excluded.webhook_token, created_at = excluded.created_at");
+        upsert->bind(1, instance.id);
+        upsert->bind(2, instance.integrationKey);
+        upsert->bind(3, instance.name);
+        upsert->bind(4, instance.enabled);
+        upsert->bind(5, configVars);
+        if (instance.webhookToken.empty()) upsert->bindNull(6); else upsert->bind(6, instance.webhookToken);
+        upsert->bind(7, instance.createdAt);
+        upsert->run();
+      }, kOneStatement);
+    } catch (const sqlite::Error& error) {
+      if (!error.isUniqueViolation()) throw;
+      if (error.sqliteMessage().find("instances.webhook_token") != std::string::npos) {
+        throw StoreError("another instance already has this webhook token");
+      }
+      throw StoreError("an instance named '" + instance.name + "' already exists for integration '" +
+                       instance.integrationKey + "'");
+    }
+  });
+}
+
+std::optional<InstanceRecord> SqliteStore::instance(const std::string& id) {
+  return named("instance", id, [&]() -> std::optional<InstanceRecord> {
+    auto db = readers_->acquire();
+    auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE id = ?1");
+    query->bind(1, id);
+    if (!query->step()) return std::nullopt;
+    return readInstance(*query, blobs_);
+  });
+}
+
+std::optional<InstanceRecord> SqliteStore::instanceByToken(const std::string& token) {
+  // The token is a credential: it is not repeated in error messages.
+  return named("instanceByToken", "(token)", [&]() -> std::optional<InstanceRecord> {
+    if (token.empty()) return std::nullopt;
+    auto db = readers_->acquire();
+    auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE webhook_token = ?1");
+    query->bind(1, token);
+    if (!query->step()) return std::nullopt;
+    return readInstance(*query, blobs_);
+  });
+}
+
+std::optional<InstanceRecord> SqliteStore::instanceByName(const std::string& integrationKey,
+                                                          const std::string& name) {
+  return named("instanceByName", integrationKey + "/" + name, [&]() -> std::optional<InstanceRecord> {
+    auto db = readers_->acquire();
+    auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE integration_key = ?1 AND name = ?2");
+    query->bind(1, integrationKey);
+    query->bind(2, name);
+    if (!query->step()) return std::nullopt;
+    return readInstance(*query, blobs_);
+  });
+}
+
+std::vector<InstanceRecord> SqliteStore::instances() {
+  return named("instances", "all", [&] {
+    auto db = readers_->acquire();
+    auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "ORDER BY integration_key, name");
+    std::vector<InstanceRecord> all;
+    while (query->step()) all.push_back(readInstance(*query, blobs_));
+    return all;
+  });
+}
+
+bool SqliteStore::deleteInstance(const std::string& id) {
+  return named("deleteInstance", id, [&] {
+    bool deleted = false;
+    writer_->write([&](Connection& db) {
+      auto fires = db.prepare("DELETE FROM fires WHERE instance_id = ?1");
+      fires->bind(1, id);
+      fires->run();
+      auto instance = db.prepare("DELETE FROM instances WHERE id = ?1");
+      instance->bind(1, id);
+      instance->run();
+      deleted = db.changes() > 0;
+    });
+    return deleted;
+  });
+}
+
+// --- executions: writes ----------------------------------------------------------
+
+void SqliteStore::createExecution(const NewExecution& execution) {
+  named("createExecution", execution.id, [&] {
+    std::string triggerResults = encodePayload(execution.triggerResults, blobs_);  // on the caller's thread
+    writer_->write([&](Connection& db) {
+      auto insert = db.prepare(
+          "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, "
+          "queued_at, attempts, trigger_results) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, 0, ?7)");
+      insert->bind(1, execution.id);
+      insert->bind(2, execution.integrationKey);
+      insert->bind(3, execution.instanceId);
+      insert->bind(4, execution.instanceName);
+      insert->bind(5, execution.trigger);
+      insert->bind(6, execution.queuedAt);
+      insert->bind(7, triggerResults);
+      insert->run();
+    }, kOneStatement);
+  });
+}
+
+void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {
+  named("markRunning", executionId, [&] {
+    writer_->write([&](Connection& db) {
+      auto update = db.prepare(
+          "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
+      update->bind(1, executionId);
+      update->bind(2, startedAt);
+      update->run();
+      if (db.changes() == 0) throwNoExecution(executionId);
+    }, kOneStatement);
+  });
+}
+
+namespace {
+
+/// One statement for both step calls: a step run again (a retry, a loop)
+/// replaces its earlier record. `resultKind` is null while it runs.
+void upsertStep(Connection& db, const std::string& executionId, const StepRecord& step,
+                const char* resultKind, const std::string* result) {
+  auto upsert = db.prepare(
+      "INSERT INTO steps (execution_id, name, component, action, status, started_at, ended_at, error, "
+      "result_kind, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+      "ON CONFLICT (execution_id, name) DO UPDATE SET component = excluded.component, "
+      "action = excluded.action, status = excluded.status, started_at = excluded.started_at, "
+      "ended_at = excluded.ended_at, error = excluded.error, result_kind = excluded.result_kind, "
+      "result = excluded.result");
+  upsert->bind(1, executionId);
+  upsert->bind(2, step.name);
+  upsert->bind(3, step.component);
+  upsert->bind(4, step.action);
+  upsert->bind(5, toString(step.status));
+  upsert->bind(6, step.startedAt);
+  upsert->bind(7, step.endedAt);
+  upsert->bind(8, step.error);
+  if (resultKind) upsert->bind(9, resultKind); else upsert->bindNull(9);
+  if (result) upsert->bind(10, *result); else upsert->bindNull(10);
+  upsert->run();
+}
+
+}  // namespace
+
+void SqliteStore::recordStepStarted(const std::string& executionId, const StepRecord& step) {
+  named("recordStepStarted", executionId + "/" + step.name, [&] {
+    writer_->write([&](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); },
+                   kOneStatement);
+  });
+}
+
+void SqliteStore::recordStepFinished(const std::string& executionId, const StepRecord& step,
+                                     const std::optional<StoredResult>& result) {
+  named("recordStepFinished", executionId + "/" + step.name, [&] {
+    std::string encoded = result ? encodeResult(*result) : std::string();
+    const char* kind = !result ? nullptr : result->isStatus ? "status" : "data";
+    writer_->write([&](Connection& db) { upsertStep(db, executionId, step, kind, result ? &encoded : nullptr); },
+                   kOneStatement);
+  });
+}
+
+void SqliteStore::appendLog(const std::string& executionId, const LogRecord& line) {
+  named("appendLog", executionId, [&] {
+    writer_->write([&](Connection& db) {
+      auto insert = db.prepare(
+          "INSERT INTO logs (execution_id, time, level, step, message) VALUES (?1, ?2, ?3, ?4, ?5)");
+      insert->bind(1, executionId);
+      insert->bind(2, line.time);
+      insert->bind(3, plexus::toString(line.level));
+      if (line.step.empty()) insert->bindNull(4); else insert->bind(4, line.step);
+      insert->bind(5, line.message);
+      insert->run();
+    }, kOneStatement);
+  });
+}
+
+void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
+                                  const std::optional<std::string>& error,
+                                  const std::optional<std::string>& errorStep) {
+  named("finishExecution", executionId, [&] {
+    writer_->write([&](Connection& db) {
+      auto update = db.prepare(
+          "UPDATE executions SET status = ?2, ended_at = ?3, error = ?4, error_step = ?5 WHERE id = ?1");
+      update->bind(1, executionId);
+      update->bind(2, toString(status));
+      update->bind(3, endedAt);
+      update->bind(4, error);
+      update->bind(5, errorStep);
+      update->run();
+      if (db.changes() == 0) throwNoExecution(executionId);
+    }, kOneStatement);
+  });
+}
+
+void SqliteStore::resetForRetry(const std::string& executionId) {
+  named("resetForRetry", executionId, [&] {
+    writer_->write([&](Connection& db) {
+      auto steps = db.prepare("DELETE FROM steps WHERE execution_id = ?1");  // results go with them
+      steps->bind(1, executionId);
+      steps->run();
+      // started_at goes too: a queued execution has not started; attempts
+      // stays, and markRunning counts the next start.
+      auto update = db.prepare(
+          "UPDATE executions SET status = 'queued', started_at = NULL, ended_at = NULL, error = NULL, "
+          "error_step = NULL WHERE id = ?1");
+      update->bind(1, executionId);
+      update->run();
+      if (db.changes() == 0) throwNoExecution(executionId);
+    });
+  });
+}
+
+// --- executions: reads -----------------------------------------------------------
+
+std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
+  return named("execution", id, [&]() -> std::optional<ExecutionRecord> {
+    auto db = readers_->acquire();
+    ReadTransaction snapshot(*db);
+    ExecutionRecord execution;
+    {
+      auto query = db->prepare(PLEXUS_EXECUTION_COLUMNS "WHERE id = ?1");
+      query->bind(1, id);
+      if (!query->step()) return std::nullopt;
+      execution = readExecution(*query);
+    }
+    {
+      auto steps = db->prepare(
+          "SELECT name, component, action, status, started_at, ended_at, error FROM steps "
+          "WHERE execution_id = ?1 ORDER BY seq");
+      steps->bind(1, id);
+      while (steps->step()) execution.steps.push_back(readStep(*steps));
+    }
+    {
+      auto logs = db->prepare("SELECT time, level, step, message FROM logs WHERE execution_id = ?1 ORDER BY seq");
+      logs->bind(1, id);
+      while (logs->step()) execution.logs.push_back(readLog(*logs));
+    }
+    return execution;
+  });
+}
+
+std::vector<ExecutionRecord> SqliteStore::executions(const ExecutionQuery& query) {
+  std::string subject = query.instanceId.value_or("any instance") + ", " +
+                        (query.status ? toString(*query.status) : "any status");
+  return named("executions", subject, [&] {
+    auto db = readers_->acquire();
+    // One literal per filter combination: each is prepared once per connection.
+    const char* sql =
+        query.instanceId && query.status
+            ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 AND status = ?3 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
+        : query.instanceId ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
+        : query.status     ? PLEXUS_EXECUTION_COLUMNS "WHERE status = ?3 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
+                           : PLEXUS_EXECUTION_COLUMNS "ORDER BY queued_at DESC, seq DESC LIMIT ?1";
+    auto rows = db->prepare(sql);
+    rows->bind(1, std::max(query.limit, 0));  // SQLite reads a negative LIMIT as "no limit"
+    if (query.instanceId) rows->bind(2, *query.instanceId);
+    if (query.status) rows->bind(3, toString(*query.status));
+    std::vector<ExecutionRecord> found;
+    while (rows->step()) found.push_back(readExecution(*rows));
+    return found;
+  });
+}
+
+std::optional<plexus::Json> SqliteStore::triggerResults(const std::string& executionId) {
+  return named("triggerResults", executionId, [&]() -> std::optional<plexus::Json> {
+    std::string text;
+    {
+      auto db = readers_->acquire();
+      auto query = db->prepare("SELECT trigger_results FROM executions WHERE id = ?1");
+      query->bind(1, executionId);
+      if (!query->step()) return std::nullopt;
+      text = query->text(0);
+    }
+    return decodePayload(text, blobs_);  // after giving the connection back: may read blob files
+  });
+}
+
+std::optional<StoredResult> SqliteStore::stepResult(const std::string& executionId, const std::string& stepName) {
+  return named("stepResult", executionId + "/" + stepName, [&]() -> std::optional<StoredResult> {
+    std::string kind;
+    std::string text;
+    {
+      auto db = readers_->acquire();
+      auto query = db->prepare("SELECT result_kind, result FROM steps WHERE execution_id = ?1 AND name = ?2");
+      query->bind(1, executionId);
+      query->bind(2, stepName);
+      if (!query->step() || query->isNull(0)) return std::nullopt;
+      kind = query->text(0);
+      text = query->text(1);
+    }
+    return decodeResult(kind, text);
+  });
+}
+
+std::vector<std::string> SqliteStore::unfinishedExecutions() {
+  return named("unfinishedExecutions", "all", [&] {
+    auto db = readers_->acquire();
+    auto query = db->prepare(
+        "SELECT id FROM executions WHERE status IN ('queued', 'running') ORDER BY queued_at, seq");
+    std::vector<std::string> ids;
+    while (query->step()) ids.push_back(query->text(0));
+    return ids;
+  });
+}
+
+// --- results ---------------------------------------------------------------------
+
+std::string SqliteStore::encodeResult(const StoredResult& result) const {
+  if (!result.isStatus) return encodePayload(result.data, blobs_);
+  plexus::Json status = plexus::Json::object();
+  status["statusCode"] = result.status.statusCode;
+  status["headers"] = plexus::Json::object();
+  for (const auto& [name, value] : result.status.headers) status["headers"][name] = value;
+  if (result.status.body) status["body"] = *result.status.body;
+  return encodePayload(status, blobs_);
+}
+
+StoredResult SqliteStore::decodeResult(const std::string& kind, const std::string& text) const {
+  StoredResult result;
+  plexus::Json value = decodePayload(text, blobs_);
+  if (kind == "data") {
+    result.data = std::move(value);
+    return result;
+  }
+  if (kind != "status" || !value.is_object() || !value.contains("statusCode")) {
+    throw StoreError("the database holds a malformed step result (kind '" + kind + "')");
+  }
+  result.isStatus = true;
+  result.status.statusCode = value["statusCode"].get<int>();
+  for (const auto& [name, header] : value["headers"].items()) {
+    result.status.headers[name] = header.get<std::string>();
+  }
+  if (value.contains("body")) result.status.body = std::move(value["body"]);
+  return result;
+}
+
+// --- schedule fires --------------------------------------------------------------
+
+bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
+  return named("recordFire", instanceId + " at " + formatIsoSeconds(dueAt), [&] {
+    bool first = false;
+    writer_->write([&](Connection& db) {
+      auto insert = db.prepare("INSERT OR IGNORE INTO fires (instance_id, due_at) VALUES (?1, ?2)");
+      insert->bind(1, instanceId);
+      insert->bind(2, dueAt);
+      insert->run();
+      first = db.changes() == 1;
+    }, kOneStatement);
+    return first;
+  });
+}
+
+std::optional<TimePoint> SqliteStore::lastFire(const std::string& instanceId) {
+  return named("lastFire", instanceId, [&]() -> std::optional<TimePoint> {
+    auto db = readers_->acquire();
+    auto query = db->prepare("SELECT MAX(due_at) FROM fires WHERE instance_id = ?1");
+    query->bind(1, instanceId);
+    if (!query->step()) return std::nullopt;
+    return query->optionalTime(0);
+  });
+}
+
+}  // namespace plexus::core

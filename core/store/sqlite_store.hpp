@@ -1,0 +1,113 @@
+// The embedded default store: one SQLite database file plus a folder of
+// large binaries, under the --data directory.
+//
+//   DATA/plexus.db        (+ plexus.db-wal, plexus.db-shm while open)
+//   DATA/blobs/ab/ab...   binaries of kInlineBinaryLimit bytes or more
+//
+// Durability: WAL journal. By default synchronous=NORMAL: a call returns
+// once its transaction is in the WAL file, which survives a crash or kill
+// of the process (the contract: "never lost, even if the process is
+// killed"); a power cut or OS crash may lose the last transactions before
+// a checkpoint. Options::fullSync fsyncs every commit (and every blob
+// file) to survive those too, at the cost of one fsync per batch.
+//
+// Threads: every method may be called from any thread. Writes go through
+// one writer thread that commits concurrent calls together (group commit,
+// see group_commit.hpp); reads use a pool of read-only connections and run
+// in parallel with each other and with the writer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "store/payload_codec.hpp"
+#include "store/store.hpp"
+
+namespace plexus::core {
+
+class GroupCommitWriter;
+class ReaderPool;
+
+class SqliteStore final : public Store {
+ public:
+  struct Options {
+    /// fsync each commit and each blob file: survives power loss and OS
+    /// crashes, not just the process dying. Slower (one fsync per batch).
+    bool fullSync = false;
+    /// How long a connection waits for a lock held by another process
+    /// (e.g. `plexus run` on the same data directory) before failing.
+    int busyTimeoutMs = 10000;
+    /// Read connections kept open between queries.
+    std::size_t maxIdleReaders = 8;
+  };
+
+  /// Opens the store in `dataDirectory`, creating the directory, plexus.db
+  /// and blobs/ as needed, and migrating an older schema. Throws StoreError
+  /// naming the path when the directory cannot be created or written, or the
+  /// database cannot be opened.
+  static std::unique_ptr<SqliteStore> open(const std::string& dataDirectory);
+  static std::unique_ptr<SqliteStore> open(const std::string& dataDirectory, const Options& options);
+
+  /// Waits for queued writes to commit, then closes the database. Every
+  /// other thread must have stopped calling the store (the server and the
+  /// engine are stopped first).
+  ~SqliteStore() override;
+
+  /// DATA/blobs: where large binaries live.
+  std::string blobDirectory() const;
+  /// The blob folder, e.g. to stream a webhook body into it:
+  /// `BlobWriter writer = store.blobs().writer();` (see payload_codec.hpp).
+  const BlobDirectory& blobs() const { return blobs_; }
+  /// DATA/plexus.db.
+  const std::string& databasePath() const { return databasePath_; }
+
+  // Store.
+  void saveInstance(const InstanceRecord& instance) override;
+  std::optional<InstanceRecord> instance(const std::string& id) override;
+  std::optional<InstanceRecord> instanceByToken(const std::string& token) override;
+  std::optional<InstanceRecord> instanceByName(const std::string& integrationKey,
+                                               const std::string& name) override;
+  std::vector<InstanceRecord> instances() override;
+  bool deleteInstance(const std::string& id) override;
+
+  void createExecution(const NewExecution& execution) override;
+  void markRunning(const std::string& executionId, TimePoint startedAt) override;
+  void recordStepStarted(const std::string& executionId, const StepRecord& step) override;
+  void recordStepFinished(const std::string& executionId, const StepRecord& step,
+                          const std::optional<StoredResult>& result) override;
+  void appendLog(const std::string& executionId, const LogRecord& line) override;
+  void finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
+                       const std::optional<std::string>& error,
+                       const std::optional<std::string>& errorStep) override;
+  void resetForRetry(const std::string& executionId) override;
+
+  std::optional<ExecutionRecord> execution(const std::string& id) override;
+  std::vector<ExecutionRecord> executions(const ExecutionQuery& query) override;
+  std::optional<plexus::Json> triggerResults(const std::string& executionId) override;
+  std::optional<StoredResult> stepResult(const std::string& executionId,
+                                         const std::string& stepName) override;
+  std::vector<std::string> unfinishedExecutions() override;
+
+  bool recordFire(const std::string& instanceId, TimePoint dueAt) override;
+  std::optional<TimePoint> lastFire(const std::string& instanceId) override;
+
+  /// Commit batches so far and the writes they held: how well group commit
+  /// is batching (writes / batches). For tests and metrics.
+  std::uint64_t commitBatches() const;
+  std::uint64_t committedWrites() const;
+
+ private:
+  SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
+              std::unique_ptr<GroupCommitWriter> writer);
+
+  std::string encodeResult(const StoredResult& result) const;
+  StoredResult decodeResult(const std::string& kind, const std::string& text) const;
+
+  const std::string databasePath_;
+  const BlobDirectory blobs_;
+  std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<GroupCommitWriter> writer_;  // destroyed first: drains writes
+};
+
+}  // namespace plexus::core
