@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct SourceMark {
   int line = 0;
   int column = 0;
 };
+
+class CompiledInputs;  // integration/template.hpp
 
 struct ConfigVarSpec {
   std::string key;
@@ -37,6 +40,10 @@ struct StepSpec {
   std::string action;
   plexus::Json inputs = plexus::Json::object();
   SourceMark mark;
+  /// `inputs` with every template parsed once by the loader: render with
+  /// compiledInputs->render(scope) instead of resolveInputs(inputs, scope).
+  /// Set for every step of a loaded integration; null in hand-built specs.
+  std::shared_ptr<const CompiledInputs> compiledInputs;
 };
 
 enum class TriggerKind { Webhook, Schedule };

@@ -1,0 +1,730 @@
+#include "integration/integration_parser.hpp"
+
+#include <algorithm>
+
+#include "integration/integration_loader.hpp"
+#include "integration/suggest.hpp"
+#include "integration/yaml_json.hpp"
+#include "schedule/schedule.hpp"
+
+namespace plexus::core {
+
+namespace {
+
+using plexus::InputType;
+using plexus::Json;
+
+const std::vector<std::string> kTopKeys = {"name",    "key",       "description", "configVars",
+                                           "trigger", "execution", "steps",       "instances"};
+const std::vector<std::string> kConfigVarKeys = {"key",      "type",  "default",
+                                                 "required", "label", "description"};
+const std::vector<std::string> kTriggerKeys = {"webhook", "schedule"};
+const std::vector<std::string> kScheduleKeys = {"every",    "unit",      "cron",
+                                                "timezone", "configVar", "missedRuns"};
+const std::vector<std::string> kExecutionKeys = {"synchronous"};
+const std::vector<std::string> kStepKeys = {"name", "description", "component", "action", "inputs"};
+const std::vector<std::string> kInstanceKeys = {"name", "configVars", "enabled"};
+const std::vector<std::string> kConfigVarTypes = {"string", "number", "boolean",
+                                                  "json",   "schedule", "secret"};
+const std::vector<std::string> kMissedRuns = {"none", "last", "all"};
+
+/// Step names and config variable keys appear in paths (steps.NAME.results,
+/// configVars.KEY), so they are kept to plain names: a letter or '_', then
+/// letters, digits, '_' or '-'.
+bool isPathName(const std::string& name) {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (name.empty() || !letter(name[0])) return false;
+  for (char c : name)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '-') return false;
+  return true;
+}
+
+bool isIntegrationKey(const std::string& key) {
+  if (key.empty() || key[0] == '-') return false;
+  for (char c : key)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+/// "a number", "true or false", ...: what a value of `type` looks like.
+std::string expected(InputType type) {
+  switch (type) {
+    case InputType::String: return "a string";
+    case InputType::Secret: return "a string (it is a secret)";
+    case InputType::Number: return "a number";
+    case InputType::Boolean: return "true or false";
+    case InputType::Binary: return "binary data or a string";
+    case InputType::Schedule: return "a schedule (a cron string, {every, unit} or {cron, timezone})";
+    case InputType::Json: return "any JSON value";
+  }
+  return "a value";
+}
+
+/// What a value is, in YAML's words ("a list", "a map", "empty"); never
+/// the value itself.
+std::string describeValue(const Json& value) {
+  if (value.is_array()) return "a list";
+  if (value.is_object()) return "a map";
+  if (value.is_null()) return "empty";
+  return plexus::describeType(value);
+}
+
+/// " (remove the quotes)" when a quoted string would have had the right
+/// type unquoted ("415" for a number). Looks at the value but never shows it.
+std::string quoteHint(const Json& value, InputType type) {
+  if (!value.is_string()) return "";
+  Json plain = typePlainScalar(value.get_ref<const std::string&>());
+  bool fits = (type == InputType::Number && plain.is_number()) ||
+              (type == InputType::Boolean && plain.is_boolean());
+  return fits ? " (remove the quotes)" : "";
+}
+
+std::optional<std::string> scheduleProblem(const Json& value) {
+  try {
+    parseSchedule(value);
+    return std::nullopt;
+  } catch (const ScheduleError& error) {
+    return std::string(error.what());
+  }
+}
+
+std::vector<std::string> keysOf(const std::map<std::string, SourceMark>& map) {
+  std::vector<std::string> keys;
+  for (const auto& [key, mark] : map) keys.push_back(key);
+  return keys;
+}
+
+/// The plain value under `key` in `node`, if `node` is a map that has one.
+/// (yaml-cpp's const operator[] yields a node that throws when inspected.)
+std::optional<std::string> scalarChild(const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) return std::nullopt;
+  for (const auto& item : node)
+    if (item.first.IsScalar() && item.first.Scalar() == key && item.second.IsScalar())
+      return item.second.Scalar();
+  return std::nullopt;
+}
+
+bool hasKey(const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) return false;
+  for (const auto& item : node)
+    if (item.first.IsScalar() && item.first.Scalar() == key) return true;
+  return false;
+}
+
+/// `name` for messages: the node's `name:` if it is a plain value, else
+/// "NOUN N" (counting from 1).
+std::string describeItem(const YAML::Node& node, const std::string& noun, const char* nameKey,
+                         std::size_t number) {
+  auto name = scalarChild(node, nameKey);
+  if (name && !name->empty()) return noun + " '" + *name + "'";
+  return noun + " " + std::to_string(number);
+}
+
+const YamlEntry* find(const std::map<std::string, YamlEntry>& entries, const std::string& key) {
+  auto it = entries.find(key);
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+IntegrationSpec IntegrationParser::parse(const YAML::Node& root) {
+  spec_.file = diagnostics_.file();
+  Entries top = diagnostics_.entries(root, kTopKeys, "the integration");
+  requireKeys(top, root, "the integration", {"name", "trigger", "steps"});
+  parseIdentity(top);
+  // Order matters: triggers, steps and instances refer to config variables.
+  if (const YamlEntry* entry = find(top, "configVars")) parseConfigVars(*entry);
+  if (const YamlEntry* entry = find(top, "trigger")) parseTrigger(*entry);
+  if (const YamlEntry* entry = find(top, "execution")) parseExecution(*entry);
+  if (const YamlEntry* entry = find(top, "steps")) parseSteps(*entry);
+  parseInstances(find(top, "instances"));
+  return spec_;
+}
+
+void IntegrationParser::requireKeys(const Entries& entries, const YAML::Node& map,
+                                    const std::string& where, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    // A key that is present but was refused (repeated, say) is not "missing".
+    if (entries.count(key) || hasKey(map, key)) continue;
+    diagnostics_.error(map, "missing required key '" + key + "' in " + where);
+  }
+}
+
+// --- Typed reads -----------------------------------------------------------
+
+std::optional<std::string> IntegrationParser::text(const YamlEntry& entry, const std::string& what) {
+  if (!entry.value.IsScalar()) {
+    diagnostics_.error(entry, "'" + what + "' must be text, not " + describeNode(entry.value));
+    return std::nullopt;
+  }
+  return entry.value.Scalar();
+}
+
+std::optional<bool> IntegrationParser::boolean(const YamlEntry& entry, const std::string& what) {
+  Json value = entry.value.IsScalar() ? yamlScalarToJson(entry.value) : Json();
+  if (value.is_boolean()) return value.get<bool>();
+  std::string found = entry.value.IsScalar() ? describeValue(value) : describeNode(entry.value);
+  diagnostics_.error(entry, "'" + what + "' must be true or false, not " + found +
+                                quoteHint(value, InputType::Boolean));
+  return std::nullopt;
+}
+
+std::optional<Json> IntegrationParser::json(const YamlEntry& entry) {
+  try {
+    return yamlToJson(entry.value);
+  } catch (const YamlConversionError& error) {
+    diagnostics_.error(error.mark, error.what());
+    return std::nullopt;
+  }
+}
+
+bool IntegrationParser::checkFits(const Json& value, InputType type, const SourceMark& at,
+                                  const std::string& subject) {
+  if (!plexus::valueFitsType(value, type)) {
+    diagnostics_.error(at, subject + " must be " + expected(type) + ", not " + describeValue(value) +
+                               quoteHint(value, type));
+    return false;
+  }
+  if (type != InputType::Schedule) return true;
+  if (auto problem = scheduleProblem(value)) {
+    diagnostics_.error(at, subject + " is not a valid schedule: " + *problem);
+    return false;
+  }
+  return true;
+}
+
+// --- name, key, description --------------------------------------------------
+
+void IntegrationParser::parseIdentity(const Entries& top) {
+  if (const YamlEntry* name = find(top, "name")) {
+    keyMark_ = diagnostics_.mark(*name);
+    if (auto value = text(*name, "name")) {
+      spec_.name = *value;
+      if (value->empty()) diagnostics_.error(*name, "'name' is empty; give the integration a name");
+    }
+  }
+  if (const YamlEntry* description = find(top, "description"))
+    if (auto value = text(*description, "description")) spec_.description = *value;
+
+  if (const YamlEntry* key = find(top, "key")) {
+    keyMark_ = diagnostics_.mark(*key);
+    if (auto value = text(*key, "key")) {
+      spec_.key = *value;
+      if (!isIntegrationKey(*value))
+        diagnostics_.error(*key, "key '" + *value +
+                                     "' may only hold lowercase letters, digits and dashes, and must "
+                                     "not start with a dash");
+    }
+  } else if (!spec_.name.empty()) {
+    spec_.key = deriveIntegrationKey(spec_.name);
+    if (spec_.key.empty())
+      diagnostics_.error(keyMark_, "cannot derive a key from this name (it has no letters or digits); "
+                                   "add `key:` with lowercase letters, digits and dashes");
+  }
+}
+
+// --- configVars -------------------------------------------------------------
+
+void IntegrationParser::parseConfigVars(const YamlEntry& entry) {
+  if (entry.value.IsNull()) return;
+  if (!entry.value.IsSequence()) {
+    diagnostics_.error(entry, "'configVars' must be a list of config variables (- key: NAME, type: "
+                              "TYPE), not " + describeNode(entry.value));
+    return;
+  }
+  std::size_t number = 0;
+  for (const auto& node : entry.value) parseConfigVar(node, ++number);
+}
+
+void IntegrationParser::parseConfigVar(const YAML::Node& node, std::size_t number) {
+  std::string where = describeItem(node, "config variable", "key", number);
+  if (!node.IsMap()) {
+    diagnostics_.error(node, where + " must be a map with key and type, not " + describeNode(node));
+    return;
+  }
+  Entries fields = diagnostics_.entries(node, kConfigVarKeys, where);
+  requireKeys(fields, node, where, {"key"});
+  const YamlEntry* keyField = find(fields, "key");
+  if (!keyField) return;
+  const YamlEntry& keyEntry = *keyField;
+
+  ConfigVarSpec var;
+  if (auto key = text(keyEntry, "key")) var.key = *key;
+  else return;
+  if (!isPathName(var.key)) {
+    diagnostics_.error(keyEntry, "config variable key '" + var.key +
+                                     "' may only hold letters, digits, '_' and '-', starting with a "
+                                     "letter or '_' (it is used in references: configVars.KEY)");
+  }
+  if (auto first = configVarMarks_.find(var.key); first != configVarMarks_.end()) {
+    diagnostics_.error(keyEntry, "config variable '" + var.key + "' is declared twice (first at line " +
+                                     std::to_string(first->second.line) + ")");
+    return;
+  }
+  configVarMarks_[var.key] = diagnostics_.mark(node);
+
+  bool typeKnown = true;
+  if (const YamlEntry* type = find(fields, "type")) {
+    auto name = text(*type, "type");
+    auto parsed = name ? plexus::inputTypeFromString(*name) : std::nullopt;
+    if (name && (!parsed || *parsed == InputType::Binary)) {
+      std::string hint = didYouMean(*name, kConfigVarTypes);
+      diagnostics_.error(*type, "unknown type '" + *name + "' for config variable '" + var.key + "'" +
+                                    hint + "; types are " + joinShort(kConfigVarTypes));
+    }
+    if (parsed && *parsed != InputType::Binary) var.type = *parsed;
+    else typeKnown = false;
+  }
+  if (const YamlEntry* required = find(fields, "required"))
+    var.required = boolean(*required, "required").value_or(false);
+  if (const YamlEntry* label = find(fields, "label")) var.label = text(*label, "label").value_or("");
+  if (const YamlEntry* description = find(fields, "description"))
+    var.description = text(*description, "description").value_or("");
+  if (const YamlEntry* fallback = find(fields, "default")) {
+    auto value = json(*fallback);
+    if (value && !value->is_null()) {
+      if (typeKnown)
+        checkFits(*value, var.type, diagnostics_.mark(*fallback),
+                  "the default of config variable '" + var.key + "'");
+      var.defaultValue = std::move(*value);
+    }
+  }
+  spec_.configVars.push_back(std::move(var));
+}
+
+// --- trigger ----------------------------------------------------------------
+
+void IntegrationParser::parseTrigger(const YamlEntry& entry) {
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'trigger' must be a map with `webhook: {}` or `schedule: {...}`, not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kTriggerKeys, "the trigger");
+  const YamlEntry* webhook = find(fields, "webhook");
+  const YamlEntry* schedule = find(fields, "schedule");
+  if (webhook && schedule) {
+    const YamlEntry& later = diagnostics_.mark(webhook->key).line > diagnostics_.mark(schedule->key).line
+                                 ? *webhook
+                                 : *schedule;
+    diagnostics_.error(later.key, "the trigger has both 'webhook' and 'schedule'; an integration has "
+                                  "exactly one trigger");
+    return;
+  }
+  if (!webhook && !schedule) {
+    if (fields.size() == entry.value.size())  // Not already reported as an unknown key.
+      diagnostics_.error(entry, "the trigger needs `webhook: {}` or `schedule: {...}`");
+    return;
+  }
+  if (webhook) {
+    spec_.trigger.kind = TriggerKind::Webhook;
+    if (webhook->value.IsMap()) diagnostics_.entries(webhook->value, {}, "the webhook trigger");
+    else if (!webhook->value.IsNull())
+      diagnostics_.error(*webhook, "'webhook' takes no settings: write `webhook: {}`");
+    return;
+  }
+  spec_.trigger.kind = TriggerKind::Schedule;
+  parseScheduleTrigger(*schedule);
+}
+
+void IntegrationParser::parseScheduleTrigger(const YamlEntry& entry) {
+  const YAML::Node& node = entry.value;
+  if (node.IsScalar()) {  // A bare cron string.
+    Json cron = yamlScalarToJson(node);
+    if (checkFits(cron, InputType::Schedule, diagnostics_.mark(entry), "the schedule"))
+      spec_.trigger.schedule = Json{{"cron", cron}};
+    return;
+  }
+  if (!node.IsMap()) {
+    diagnostics_.error(entry, "'schedule' must be {every, unit}, {cron, timezone}, {configVar} or a "
+                              "cron string, not " + describeNode(node));
+    return;
+  }
+  Entries fields = diagnostics_.entries(node, kScheduleKeys, "the schedule");
+  // With an unknown or repeated key (reported), checking the rest would mislead.
+  bool allKeysKnown = fields.size() == node.size();
+  if (const YamlEntry* missed = find(fields, "missedRuns")) {
+    if (auto policy = text(*missed, "missedRuns")) {
+      if (*policy == "none") spec_.trigger.missedRuns = MissedRunPolicy::None;
+      else if (*policy == "last") spec_.trigger.missedRuns = MissedRunPolicy::Last;
+      else if (*policy == "all") spec_.trigger.missedRuns = MissedRunPolicy::All;
+      else
+        diagnostics_.error(*missed, "missedRuns must be none, last or all" +
+                                        didYouMean(*policy, kMissedRuns));
+    }
+    fields.erase("missedRuns");
+  }
+  if (find(fields, "configVar")) {
+    parseScheduleConfigVar(fields.at("configVar"));
+    if (fields.size() > 1)
+      diagnostics_.error(node, "a schedule takes either configVar or its own every/unit or "
+                               "cron/timezone, not both");
+    return;
+  }
+  if (fields.empty()) {
+    diagnostics_.error(entry, "the schedule needs every and unit, cron (and timezone), or configVar");
+    return;
+  }
+  if (!allKeysKnown) return;
+  Json schedule = Json::object();
+  for (const auto& [key, field] : fields) {
+    auto value = json(field);
+    if (!value) return;
+    schedule[key] = std::move(*value);
+  }
+  if (auto problem = scheduleProblem(schedule)) {
+    diagnostics_.error(node, "invalid schedule: " + *problem);
+    return;
+  }
+  spec_.trigger.schedule = std::move(schedule);
+}
+
+void IntegrationParser::parseScheduleConfigVar(const YamlEntry& entry) {
+  auto key = text(entry, "configVar");
+  if (!key) return;
+  spec_.trigger.schedule = Json{{"configVar", *key}};
+  const ConfigVarSpec* var = spec_.configVar(*key);
+  if (!var) {
+    std::string hint = didYouMean(*key, keysOf(configVarMarks_));
+    diagnostics_.error(entry, "no config variable '" + *key + "'" + hint +
+                                  "; declare it under configVars with type: schedule");
+    return;
+  }
+  if (var->type != InputType::Schedule) {
+    diagnostics_.error(entry, "config variable '" + *key + "' has type " + plexus::toString(var->type) +
+                                  "; a schedule trigger needs one of type schedule");
+    return;
+  }
+  scheduleConfigVar_ = *key;
+}
+
+// --- execution --------------------------------------------------------------
+
+void IntegrationParser::parseExecution(const YamlEntry& entry) {
+  if (entry.value.IsNull()) return;
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'execution' must be a map (synchronous: true|false), not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kExecutionKeys, "execution");
+  if (const YamlEntry* synchronous = find(fields, "synchronous"))
+    spec_.synchronous = boolean(*synchronous, "synchronous").value_or(false);
+}
+
+// --- steps ------------------------------------------------------------------
+
+void IntegrationParser::parseSteps(const YamlEntry& entry) {
+  if (!entry.value.IsSequence()) {
+    diagnostics_.error(entry, "'steps' must be a list of steps (- name: ..., component: ..., action: "
+                              "...), not " + describeNode(entry.value));
+    return;
+  }
+  if (entry.value.size() == 0) {
+    diagnostics_.error(entry, "'steps' is empty; an integration needs at least one step");
+    return;
+  }
+  // Names first, so that a reference to a later step can be told apart
+  // from a reference to no step at all.
+  for (const auto& node : entry.value) stepOrder_.push_back(scalarChild(node, "name").value_or(""));
+  for (std::size_t i = 0; i < entry.value.size(); ++i) parseStep(entry.value[i], i);
+}
+
+void IntegrationParser::parseStep(const YAML::Node& node, std::size_t index) {
+  std::string where = describeItem(node, "step", "name", index + 1);
+  if (!node.IsMap()) {
+    diagnostics_.error(node, where + " must be a map with name, component, action and inputs, not " +
+                                 describeNode(node));
+    return;
+  }
+  Entries fields = diagnostics_.entries(node, kStepKeys, where);
+  requireKeys(fields, node, where, {"name", "component", "action"});
+
+  StepSpec step;
+  step.mark = diagnostics_.mark(node);
+  if (const YamlEntry* name = find(fields, "name")) {
+    step.name = text(*name, "name").value_or("");
+    if (!name->value.IsScalar()) {
+      // Reported by text().
+    } else if (!isPathName(step.name)) {
+      diagnostics_.error(*name, "step name '" + step.name +
+                                    "' may only hold letters, digits, '_' and '-', starting with a "
+                                    "letter or '_' (later steps refer to it as steps.NAME.results)");
+    } else if (auto first = stepMarks_.find(step.name); first != stepMarks_.end()) {
+      diagnostics_.error(*name, "step name '" + step.name + "' is used twice (first at line " +
+                                    std::to_string(first->second.line) + "); step names must be unique");
+    } else {
+      stepMarks_[step.name] = diagnostics_.mark(*name);
+    }
+  }
+  const plexus::ActionSpec* action = findAction(fields);
+  if (const YamlEntry* component = find(fields, "component")) step.component = component->value.Scalar();
+  if (const YamlEntry* actionKey = find(fields, "action")) step.action = actionKey->value.Scalar();
+
+  if (const YamlEntry* inputs = find(fields, "inputs")) {
+    parseInputs(step, *inputs, action, index);
+  } else if (action) {  // No inputs at all: still report the required ones.
+    parseInputs(step, YamlEntry{fields.at("action").key, YAML::Node()}, action, index);
+  }
+  spec_.steps.push_back(std::move(step));
+}
+
+const plexus::ActionSpec* IntegrationParser::findAction(const Entries& fields) {
+  const YamlEntry* componentEntry = find(fields, "component");
+  const YamlEntry* actionEntry = find(fields, "action");
+  auto componentKey = componentEntry ? text(*componentEntry, "component") : std::nullopt;
+  auto actionKey = actionEntry ? text(*actionEntry, "action") : std::nullopt;
+  if (!componentKey) return nullptr;
+
+  LoadedComponentPtr component = catalog_.find(*componentKey);
+  if (!component) {
+    std::vector<std::string> known;
+    for (const auto& loaded : catalog_.all()) known.push_back(loaded->spec.key);
+    std::string hint = didYouMean(*componentKey, known);
+    if (hint.empty())
+      hint = known.empty() ? " (no components are loaded; check the plugins folder)"
+                           : "; components: " + joinShort(known, 12);
+    diagnostics_.error(*componentEntry, "unknown component '" + *componentKey + "'" + hint);
+    return nullptr;
+  }
+  if (!actionKey) return nullptr;
+  const plexus::ActionSpec* action = component->spec.action(*actionKey);
+  if (!action) {
+    std::vector<std::string> known;
+    for (const auto& spec : component->spec.actions) known.push_back(spec.key);
+    std::string hint = didYouMean(*actionKey, known);
+    if (hint.empty()) hint = "; its actions: " + joinShort(known, 12);
+    diagnostics_.error(*actionEntry,
+                       "component '" + *componentKey + "' has no action '" + *actionKey + "'" + hint);
+  }
+  return action;
+}
+
+void IntegrationParser::parseInputs(StepSpec& step, const YamlEntry& entry,
+                                    const plexus::ActionSpec* action, std::size_t index) {
+  std::string actionName = step.component + "." + step.action;
+  Entries given;
+  if (entry.value.IsMap()) {
+    std::vector<std::string> known;
+    if (action)
+      for (const auto& input : action->inputs) known.push_back(input.key);
+    // With the action unknown, every key is accepted (and still checked below).
+    for (const auto& item : entry.value)
+      if (item.first.IsScalar() && !action) known.push_back(item.first.Scalar());
+    given = diagnostics_.entries(entry.value, known, "the inputs of " + actionName);
+  } else if (!entry.value.IsNull()) {
+    diagnostics_.error(entry, "'inputs' must be a map of input names to values, not " +
+                                  describeNode(entry.value));
+    return;
+  }
+
+  for (const auto& [key, field] : given) {
+    auto value = json(field);
+    if (!value) continue;
+    std::vector<PathSegment> path{{key, std::nullopt}};
+    checkTemplates(field.value, path, index);
+    if (action)
+      if (const plexus::InputSpec* spec = action->input(key)) checkInputValue(*spec, field, *value, actionName);
+    step.inputs[key] = std::move(*value);
+  }
+  if (!action) return;
+  for (const auto& spec : action->inputs) {
+    auto it = step.inputs.find(spec.key);
+    bool missing = it == step.inputs.end() || it->is_null();
+    if (missing && spec.required && !spec.defaultValue)
+      diagnostics_.error(entry.key, "step '" + step.name + "' is missing required input '" + spec.key +
+                                        "' of " + actionName);
+  }
+}
+
+void IntegrationParser::checkInputValue(const plexus::InputSpec& spec, const YamlEntry& entry,
+                                        const Json& value, const std::string& actionName) {
+  if (value.is_null()) return;  // Treated as not given; see the required-input check.
+  std::string subject = "input '" + spec.key + "' of " + actionName;
+  Json literal = value;
+  if (value.is_string()) {
+    try {
+      Template parsed = Template::parse(value.get_ref<const std::string&>());
+      if (parsed.isSingleReference()) return;  // Its type is known only when it runs.
+      if (!parsed.isLiteral()) {
+        if (!plexus::valueFitsType(Json(""), spec.type))
+          diagnostics_.error(entry, subject + " must be " + expected(spec.type) +
+                                        ", but text around a {{ }} reference always makes a string; "
+                                        "use the reference alone (\"{{ path }}\")");
+        return;
+      }
+      literal = parsed.render(Json::object());  // Only `\{{` escapes: the text it stands for.
+    } catch (const TemplateError&) {
+      return;  // Reported by checkTemplates.
+    }
+  }
+  checkFits(literal, spec.type, diagnostics_.mark(entry), subject);
+}
+
+void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path,
+                                       std::size_t stepIndex) {
+  if (node.IsMap()) {
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) continue;  // Reported by the conversion to JSON.
+      path.push_back({item.first.Scalar(), std::nullopt});
+      checkTemplates(item.second, path, stepIndex);
+      path.pop_back();
+    }
+    return;
+  }
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      path.push_back({"", i});
+      checkTemplates(node[i], path, stepIndex);
+      path.pop_back();
+    }
+    return;
+  }
+  if (!node.IsScalar() || node.Scalar().find("{{") == std::string::npos) return;
+  Json value = yamlScalarToJson(node);
+  if (!value.is_string()) return;
+  std::string input = formatPath(path, path.size());
+  try {
+    Template parsed = Template::parse(value.get_ref<const std::string&>());
+    for (const Reference& reference : parsed.references()) checkReference(reference, node, input, stepIndex);
+  } catch (const TemplateSyntaxError& error) {
+    diagnostics_.error(diagnostics_.markInScalar(node, error.column()),
+                       "input '" + input + "': " + error.what());
+  }
+}
+
+void IntegrationParser::checkReference(const Reference& reference, const YAML::Node& scalar,
+                                       const std::string& input, std::size_t stepIndex) {
+  SourceMark at = diagnostics_.markInScalar(scalar, reference.column);
+  std::string prefix = "input '" + input + "': reference '" + reference.path() + "': ";
+  if (reference.root == ReferenceRoot::StepResults) {
+    auto found = std::find(stepOrder_.begin(), stepOrder_.end(), reference.name);
+    auto position = static_cast<std::size_t>(found - stepOrder_.begin());
+    if (found == stepOrder_.end()) {
+      std::vector<std::string> names;
+      for (const auto& name : stepOrder_)
+        if (!name.empty()) names.push_back(name);
+      diagnostics_.error(at, prefix + "no step named '" + reference.name + "'" +
+                                 didYouMean(reference.name, names));
+    } else if (position == stepIndex) {
+      diagnostics_.error(at, prefix + "a step cannot use its own results");
+    } else if (position > stepIndex) {
+      diagnostics_.error(at, prefix + "step '" + reference.name +
+                                 "' runs after this one; a step can only use the results of the "
+                                 "steps before it");
+    }
+  } else if (reference.root == ReferenceRoot::ConfigVar && !spec_.configVar(reference.name)) {
+    std::string hint = didYouMean(reference.name, keysOf(configVarMarks_));
+    if (hint.empty()) hint = "; declare it under configVars";
+    diagnostics_.error(at, prefix + "no config variable '" + reference.name + "'" + hint);
+  }
+}
+
+// --- instances --------------------------------------------------------------
+
+void IntegrationParser::parseInstances(const YamlEntry* entry) {
+  if (!entry || entry->value.IsNull()) {
+    spec_.instances.push_back(InstanceSpec{"default", Json::object(), true});
+    checkConfigVarsWithoutInstances();
+    return;
+  }
+  if (!entry->value.IsSequence()) {
+    diagnostics_.error(*entry, "'instances' must be a list of instances (- name: ..., configVars: "
+                               "{...}), not " + describeNode(entry->value));
+    return;
+  }
+  if (entry->value.size() == 0) {
+    diagnostics_.error(*entry, "'instances' is empty; list at least one instance, or remove the key "
+                               "to get one instance named 'default'");
+    return;
+  }
+  std::size_t number = 0;
+  for (const auto& node : entry->value) parseInstance(node, ++number);
+}
+
+void IntegrationParser::parseInstance(const YAML::Node& node, std::size_t number) {
+  std::string where = describeItem(node, "instance", "name", number);
+  if (!node.IsMap()) {
+    diagnostics_.error(node, where + " must be a map with name and configVars, not " + describeNode(node));
+    return;
+  }
+  Entries fields = diagnostics_.entries(node, kInstanceKeys, where);
+  requireKeys(fields, node, where, {"name"});
+  const YamlEntry* nameField = find(fields, "name");
+  if (!nameField) return;
+  const YamlEntry& name = *nameField;
+
+  InstanceSpec instance;
+  instance.name = text(name, "name").value_or("");
+  if (instance.name.empty()) {
+    if (name.value.IsScalar()) diagnostics_.error(name, "instance name is empty");
+    return;
+  }
+  for (const auto& other : spec_.instances)
+    if (other.name == instance.name)
+      diagnostics_.error(name, "instance name '" + instance.name + "' is used twice");
+  if (const YamlEntry* enabled = find(fields, "enabled"))
+    instance.enabled = boolean(*enabled, "enabled").value_or(true);
+
+  if (const YamlEntry* vars = find(fields, "configVars")) {
+    if (vars->value.IsMap()) {
+      parseInstanceConfigVars(instance, vars->value);
+    } else if (!vars->value.IsNull()) {
+      diagnostics_.error(*vars, "'configVars' of an instance must be a map of config variable keys to "
+                                "values, not " + describeNode(vars->value));
+    }
+  }
+  checkUnsetConfigVars(instance, diagnostics_.mark(name));
+  spec_.instances.push_back(std::move(instance));
+}
+
+void IntegrationParser::parseInstanceConfigVars(InstanceSpec& instance, const YAML::Node& map) {
+  if (!json(YamlEntry{map, map})) return;  // A repeated or complex key, reported.
+  for (const auto& item : map) {
+    YamlEntry field{item.first, item.second};
+    std::string key = item.first.Scalar();
+    const ConfigVarSpec* var = spec_.configVar(key);
+    if (!var) {
+      std::string hint = didYouMean(key, keysOf(configVarMarks_));
+      if (hint.empty()) hint = "; declare it under configVars first";
+      diagnostics_.error(field.key, "instance '" + instance.name + "' sets config variable '" + key +
+                                        "', which is not declared" + hint);
+      continue;
+    }
+    Json value = yamlToJson(field.value);
+    if (value.is_null()) continue;  // Left empty: not set.
+    checkFits(value, var->type, diagnostics_.mark(field),
+              "config variable '" + key + "' of instance '" + instance.name + "'");
+    instance.configVars[key] = std::move(value);
+  }
+}
+
+void IntegrationParser::checkUnsetConfigVars(const InstanceSpec& instance, const SourceMark& at) {
+  for (const auto& var : spec_.configVars) {
+    if (var.defaultValue || instance.configVars.contains(var.key)) continue;
+    if (var.required)
+      diagnostics_.error(at, "instance '" + instance.name + "' does not set config variable '" + var.key +
+                                 "', which is required and has no default");
+    else if (scheduleConfigVar_ == var.key)
+      diagnostics_.error(at, "instance '" + instance.name + "' does not set config variable '" + var.key +
+                                 "', which the schedule trigger reads and which has no default");
+  }
+}
+
+void IntegrationParser::checkConfigVarsWithoutInstances() {
+  for (const auto& var : spec_.configVars) {
+    if (var.defaultValue) continue;
+    const SourceMark& at = configVarMarks_.at(var.key);
+    if (var.required)
+      diagnostics_.error(at, "config variable '" + var.key +
+                                 "' is required and has no default, and there is no instances list "
+                                 "to set it; give it a default, or add instances that set it");
+    else if (scheduleConfigVar_ == var.key)
+      diagnostics_.error(at, "config variable '" + var.key +
+                                 "' has no default, and there is no instances list to set it, so the "
+                                 "schedule trigger could never fire; give it a default, or add "
+                                 "instances that set it");
+  }
+}
+
+}  // namespace plexus::core

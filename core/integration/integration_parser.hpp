@@ -1,0 +1,82 @@
+// The checks of one integration document, section by section. Internal to
+// the integration loader: use parseIntegration (integration_loader.hpp).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "integration/model.hpp"
+#include "integration/template.hpp"
+#include "integration/yaml_diagnostics.hpp"
+#include "loader/component_catalog.hpp"
+
+namespace plexus::core {
+
+/// Turns a YAML document's root into an IntegrationSpec, reporting every
+/// problem to the Diagnostics. The spec is meaningful only when no error
+/// was reported. One parser per document.
+class IntegrationParser {
+ public:
+  IntegrationParser(Diagnostics& diagnostics, const ComponentCatalog& catalog)
+      : diagnostics_(diagnostics), catalog_(catalog) {}
+
+  IntegrationSpec parse(const YAML::Node& root);
+
+  /// Where the integration's key comes from (`key:` or `name:`), for the
+  /// directory loader's duplicate-key error.
+  const SourceMark& keyMark() const { return keyMark_; }
+
+ private:
+  using Entries = std::map<std::string, YamlEntry>;
+
+  void parseIdentity(const Entries& top);
+  void parseConfigVars(const YamlEntry& entry);
+  void parseConfigVar(const YAML::Node& node, std::size_t number);
+  void parseTrigger(const YamlEntry& entry);
+  void parseScheduleTrigger(const YamlEntry& entry);
+  void parseScheduleConfigVar(const YamlEntry& entry);
+  void parseExecution(const YamlEntry& entry);
+  void parseSteps(const YamlEntry& entry);
+  void parseStep(const YAML::Node& node, std::size_t index);
+  void parseInputs(StepSpec& step, const YamlEntry& entry, const plexus::ActionSpec* action,
+                   std::size_t index);
+  void checkInputValue(const plexus::InputSpec& spec, const YamlEntry& entry, const plexus::Json& value,
+                       const std::string& actionName);
+  void checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path, std::size_t stepIndex);
+  void checkReference(const Reference& reference, const YAML::Node& scalar, const std::string& input,
+                      std::size_t stepIndex);
+  void parseInstances(const YamlEntry* entry);
+  void parseInstance(const YAML::Node& node, std::size_t number);
+  void checkUnsetConfigVars(const InstanceSpec& instance, const SourceMark& at);
+  void checkConfigVarsWithoutInstances();
+  const plexus::ActionSpec* findAction(const Entries& fields);
+  void parseInstanceConfigVars(InstanceSpec& instance, const YAML::Node& map);
+
+  /// Reports `value` (for `subject`, e.g. "default of config variable 'x'")
+  /// unless it fits `type`; schedules are parsed in full. False if reported.
+  bool checkFits(const plexus::Json& value, plexus::InputType type, const SourceMark& at,
+                 const std::string& subject);
+
+  // Typed reads of one entry; each reports a wrong type and returns nullopt.
+  std::optional<std::string> text(const YamlEntry& entry, const std::string& what);
+  std::optional<bool> boolean(const YamlEntry& entry, const std::string& what);
+  std::optional<plexus::Json> json(const YamlEntry& entry);
+  /// Reports each of `keys` that `map` lacks.
+  void requireKeys(const Entries& entries, const YAML::Node& map, const std::string& where,
+                   const std::vector<std::string>& keys);
+
+  Diagnostics& diagnostics_;
+  const ComponentCatalog& catalog_;
+  IntegrationSpec spec_;
+  SourceMark keyMark_;
+  std::map<std::string, SourceMark> configVarMarks_;   ///< Where each config variable is declared.
+  std::vector<std::string> stepOrder_;                 ///< Every step's name, in file order ("" if none).
+  std::map<std::string, SourceMark> stepMarks_;        ///< Where each step name is first used.
+  std::optional<std::string> scheduleConfigVar_;       ///< The config variable the trigger reads.
+};
+
+}  // namespace plexus::core

@@ -1,0 +1,164 @@
+// `{{ path }}` references in step inputs: parsed once when an integration
+// loads, rendered against an execution's scope for every run.
+//
+// A path starts at one of the roots
+//   trigger.results   steps.NAME.results   configVars.KEY
+//   instance          integration          execution
+// and goes on with `.name` segments, `[i]` array indexes and `["odd key"]` /
+// `['odd key']` for keys that are not plain names (spaces, dots, brackets).
+// A dotted segment of digits also indexes an array (`items.0`).
+//
+// A string that is exactly one reference (whitespace around it allowed)
+// renders to the referenced value with its type (object, number, binary...);
+// references inside a longer string interpolate text. `\{{` is a literal
+// `{{` (the backslash is dropped; in YAML write it '\{{' or "\\{{").
+//
+// Error messages name paths, keys and types, never values: a config
+// variable may be a secret.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <plexus/value.hpp>
+
+namespace plexus::core {
+
+/// A template that cannot be parsed, or a reference that does not resolve
+/// against a scope. The message says which reference and what was found.
+class TemplateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A malformed template ("{{ unclosed", "{{ }}", an unknown root), found
+/// by Template::parse. column() is where in the text the problem starts.
+class TemplateSyntaxError : public TemplateError {
+ public:
+  TemplateSyntaxError(const std::string& message, std::size_t column)
+      : TemplateError(message), column_(column) {}
+  /// Byte column inside the template text, counting from 1.
+  std::size_t column() const { return column_; }
+
+ private:
+  std::size_t column_;
+};
+
+/// One segment of a path: an object key or an array index.
+struct PathSegment {
+  std::string key;                   ///< The key, for a `.key` or `["key"]` segment.
+  std::optional<std::size_t> index;  ///< The index, for an `[i]` segment.
+};
+
+/// "a.b[0]['odd key']": the first `count` segments, keys that are not
+/// plain names written in brackets.
+std::string formatPath(const std::vector<PathSegment>& segments, std::size_t count);
+
+/// Which value a reference starts from.
+enum class ReferenceRoot { TriggerResults, StepResults, ConfigVar, Instance, Integration, Execution };
+
+/// One `{{ path }}` inside a template.
+struct Reference {
+  ReferenceRoot root = ReferenceRoot::TriggerResults;
+  std::string name;                   ///< The step (StepResults) or config variable (ConfigVar); else "".
+  std::vector<PathSegment> segments;  ///< The whole path, root segments included.
+  std::size_t rootLength = 0;         ///< Leading segments that name the root (steps.NAME.results: 3).
+  std::size_t column = 0;             ///< Where the path starts in the template text (from 1).
+
+  /// The path as text, normalised ("steps.lookup.results.items[0]").
+  std::string path() const { return formatPath(segments, segments.size()); }
+
+  /// The value this reference names inside `scope` (see Template::render).
+  /// Throws TemplateError: "reference 'steps.lookup.results.renderId':
+  /// 'steps.lookup.results' has no key 'renderId' (it is an object with
+  /// keys: data, id)".
+  const plexus::Json& lookup(const plexus::Json& scope) const;
+};
+
+/// A parsed template string. Immutable; render() may be called from many
+/// threads at once.
+class Template {
+ public:
+  /// Parses `text`. Throws TemplateSyntaxError with the column of the
+  /// problem. A text without `{{` is a literal, parsed in one scan.
+  static Template parse(const std::string& text);
+
+  /// True when the text has no references (it renders to a plain string).
+  bool isLiteral() const { return references_.empty(); }
+  /// True when the text is exactly one reference, give or take whitespace:
+  /// render() then returns the referenced value with its own type.
+  bool isSingleReference() const { return single_; }
+  const std::vector<Reference>& references() const { return references_; }
+
+  /// Renders against `scope`, an object
+  ///   {trigger: {results}, steps: {NAME: {results}}, configVars: {...},
+  ///    instance: {...}, integration: {...}, execution: {...}}.
+  /// A single reference gives the referenced value; otherwise a string in
+  /// which strings appear raw and other values as compact JSON. Throws
+  /// TemplateError for a path that does not resolve, or for binary data
+  /// that would have to become text.
+  plexus::Json render(const plexus::Json& scope) const;
+
+ private:
+  /// Literal text, or (when reference is set) the reference at that index.
+  struct Part {
+    std::string text;
+    std::optional<std::size_t> reference;
+  };
+  void appendRendered(std::string& out, const Reference& reference, const plexus::Json& value) const;
+
+  std::vector<Part> parts_;
+  std::vector<Reference> references_;
+  bool single_ = false;
+};
+
+/// A step's inputs with every template string parsed once, when the
+/// integration loads, so that each run only renders. Subtrees without
+/// templates are kept as ready-made values and copied as they are.
+/// Immutable; render() may be called from many threads at once.
+class CompiledInputs {
+ public:
+  /// A template string and where it sits in the inputs ("headers.Authorization").
+  struct Site {
+    std::string input;
+    const Template* compiled;
+  };
+
+  /// Parses every string in `inputs` (an object, or any JSON value).
+  /// Throws TemplateSyntaxError whose message starts "input 'NAME': ".
+  static CompiledInputs compile(const plexus::Json& inputs);
+
+  /// The inputs with every template rendered against `scope` (see
+  /// Template::render). Throws TemplateError whose message starts
+  /// "input 'NAME': reference '...': ...".
+  plexus::Json render(const plexus::Json& scope) const;
+
+  /// Every template string, in document order.
+  std::vector<Site> sites() const;
+
+ private:
+  struct Node {
+    enum class Kind { Literal, Text, Object, Array } kind = Kind::Literal;
+    plexus::Json literal;             ///< Literal: the value, copied as is.
+    std::size_t templateIndex = 0;    ///< Text: index into templates_.
+    std::vector<std::string> keys;    ///< Object: member keys, parallel to children.
+    std::vector<Node> children;       ///< Object members or Array items.
+  };
+  Node compileNode(const plexus::Json& value, std::vector<PathSegment>& path);
+  plexus::Json renderNode(const Node& node, const plexus::Json& scope) const;
+
+  Node root_;
+  std::vector<Template> templates_;
+  std::vector<std::string> templatePaths_;  ///< Parallel to templates_.
+};
+
+/// Renders every string of `inputs` (recursively through objects and
+/// arrays) against `scope`. Parses as it goes: prefer CompiledInputs (see
+/// StepSpec::compiledInputs) on hot paths. Throws TemplateError as
+/// CompiledInputs::render does.
+plexus::Json resolveInputs(const plexus::Json& inputs, const plexus::Json& scope);
+
+}  // namespace plexus::core
