@@ -28,6 +28,12 @@ using Verb = int (*)(const Arguments&);
 const std::map<std::string, Verb>& verbs() {
   static const std::map<std::string, Verb> kVerbs = {
       // Verbs are added here as their layers land.
+      {"components", &plexus::core::cli::componentsCommand},
+      {"run", &plexus::core::cli::runCommand},
+      {"instances", &plexus::core::cli::instancesCommand},
+      {"executions", &plexus::core::cli::executionsCommand},
+      {"validate", &plexus::core::cli::validateCommand},
+      {"schedule", &plexus::core::cli::scheduleCommand},
   };
   return kVerbs;
 }

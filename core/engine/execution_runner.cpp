@@ -96,7 +96,8 @@ ExecutionOutcome ExecutionRunner::run(const ExecutionRequest& request, bool reco
 
       plexus::Inputs inputs;
       try {
-        inputs = action->prepareInputs(resolveInputs(step.inputs, scope));
+        inputs = action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(scope)
+                                                             : resolveInputs(step.inputs, scope));
       } catch (const std::exception& error) {
         throw StepError("step '" + step.name + "': " + error.what());
       }

@@ -1,6 +1,8 @@
 // The /api endpoints of CONTRACT §6 against a real server, with and without a token.
 #include "server_fixture.hpp"
 
+#include <set>
+
 using namespace plexus::testing_support;
 
 TEST_CASE("the API lists and manages instances, integrations, components and executions", "[server][api][e2e]") {

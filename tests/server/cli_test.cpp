@@ -4,7 +4,7 @@
 using namespace plexus::testing_support;
 
 namespace {
-std::string plexus(const std::string& arguments, int* status) {
+std::string runPlexus(const std::string& arguments, int* status) {
   return shell("'" + plexusBinary() + "' " + arguments + " 2>&1", status);
 }
 }  // namespace
@@ -13,25 +13,25 @@ TEST_CASE("plexus instances list shows the running server's instances and webhoo
   ServerFolders folders;
   ServerProcess server(folders.integrations.path(), folders.data.path());
   int status = -1;
-  std::string table = plexus("instances list --server " + server.url(), &status);
+  std::string table = runPlexus("instances list --server " + server.url(), &status);
   CHECK(status == 0);
   CHECK_THAT(table, Catch::Contains("render-status"));
   CHECK_THAT(table, Catch::Contains(server.url() + "/trigger/"));
 
-  std::string json = plexus("instances:list --output json --server " + server.url(), &status);
+  std::string json = runPlexus("instances:list --output json --server " + server.url(), &status);
   CHECK(status == 0);
   CHECK(parse(json) == parse(http("GET", server.url() + "/api/instances").body));
 
-  std::string extended = plexus("instances list --extended --server " + server.url(), &status);
+  std::string extended = runPlexus("instances list --extended --server " + server.url(), &status);
   CHECK_THAT(extended, Catch::Contains("nextRunAt"));
 
-  plexus("instances list --server http://127.0.0.1:1", &status);
+  runPlexus("instances list --server http://127.0.0.1:1", &status);
   CHECK(status == 1);
 }
 
 TEST_CASE("plexus run runs an integration once and prints each step", "[cli][e2e]") {
   int status = -1;
-  std::string out = plexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
+  std::string out = runPlexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
                                " --instance acme --payload '{\"renderId\": 99}'",
                            &status);
   INFO(out);
@@ -41,7 +41,7 @@ TEST_CASE("plexus run runs an integration once and prints each step", "[cli][e2e
   CHECK_THAT(out, Catch::Contains("\"bucket\": \"acme-renders\""));
   CHECK_THAT(out, Catch::Contains("succeeded"));
 
-  std::string failed = plexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
+  std::string failed = runPlexus("run " + sourceDir() + "/integrations/render-status.yaml --plugins " + pluginsDir() +
                                   " --payload '{\"other\": 1}'",
                               &status);
   CHECK(status == 1);
@@ -52,7 +52,7 @@ TEST_CASE("a broken integration file is refused and the others keep serving", "[
   ServerFolders folders;
   writeFile(folders.integrations.file("broken.yaml"), "name: Broken\ntrigger: { webhook: {} }\nsteps:\n  - name: a\n    component: nope\n    action: x\n");
   int status = -1;
-  std::string out = plexus("validate " + folders.integrations.file("broken.yaml") + " --plugins " + pluginsDir(), &status);
+  std::string out = runPlexus("validate " + folders.integrations.file("broken.yaml") + " --plugins " + pluginsDir(), &status);
   CHECK(status == 1);
   CHECK_THAT(out, Catch::Contains(folders.integrations.file("broken.yaml") + ":5:"));
 
@@ -85,7 +85,8 @@ TEST_CASE("a one-second schedule fires through the real server", "[cli][schedule
   for (const auto& item : executions) {
     if (item["integration"] != "tick") continue;
     CHECK(item["trigger"] == "schedule");
-    std::string at = parse(http("GET", server.url() + "/executions/" + item["id"].get<std::string>() + "/result").body);
-    CHECK_THAT(at, Catch::EndsWith(".000Z"));  // Fired for a whole second, not "now".
+    HttpResult at = http("GET", server.url() + "/executions/" + item["id"].get<std::string>() + "/result");
+    CHECK(at.header("content-type") == "text/plain; charset=utf-8");  // A string result is served as text.
+    CHECK_THAT(at.body, Catch::EndsWith(".000Z"));  // Fired for a whole second, not "now".
   }
 }

@@ -111,7 +111,7 @@ struct CurlResult {
 inline CurlResult curl(const std::string& arguments) {
   TempDir out;
   std::string command = "curl --silent --show-error --output " + out.file("body") + " --dump-header " +
-                        out.file("headers") + " --write-out '%{http_code}' " + arguments;
+                        out.file("headers") + " --write-out '%{http_code}' " + arguments + " 2>" + out.file("stderr");
   int exit = 0;
   std::string code = shell(command, &exit);
   INFO(command);

@@ -76,11 +76,11 @@ TEST_CASE("webhooks behave as the trigger documentation's curl commands show", "
     CHECK(results["integration"]["key"] == "trigger-echo");
 
     // The file part's bytes, through a step that returns them.
-    CurlResult form = curl("--form person='{\"firstname\":\"Taylor\"};type=application/json' --form photo=@" + kPng +
+    CurlResult form = curl("--form person='{\"firstname\":\"Taylor\",\"lastname\":\"Reece\"};type=application/json' --form photo=@" + kPng +
                            " '" + webhookUrl(server, "form-upload") + "' --location");
     CHECK(form.status == 200);
     json summary = parse(form.body);
-    CHECK(summary["person"] == "Taylor");
+    CHECK(summary["person"] == "Taylor Reece");
     CHECK(summary["filename"] == "taylor.png");
     CHECK(summary["photo"]["sha256"] == sha256Of(kPng));
   }
