@@ -5,10 +5,17 @@
 # the PLEXUS_COMPONENT entry points are exported. The built-in plugins use
 # this same function.
 #
+# Only the two entry points are exported (plexus_exports.map).
+#
 # With TESTS (and Catch2 v2 found), also builds NAME_tests: the component's
 # sources compiled into a Catch2 executable together with the test sources,
 # so the tests can use <plexus/testing.hpp>'s Harness. It is registered with
 # CTest when testing is enabled.
+
+# Where this file (and plexus_exports.map beside it) lives, captured now:
+# inside the function CMAKE_CURRENT_LIST_DIR is the caller's folder.
+set(_PLEXUS_COMPONENT_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
+
 function(plexus_add_component NAME)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;TESTS;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -31,8 +38,18 @@ function(plexus_add_component NAME)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})
+  # -fvisibility=hidden still exports the standard library's and other
+  # libraries' template instances (weak and GNU-unique symbols, which also
+  # stop dlclose from unloading). The version script leaves exactly the two
+  # PLEXUS_COMPONENT entry points.
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    set(map ${_PLEXUS_COMPONENT_CMAKE_DIR}/plexus_exports.map)
+    target_link_options(${NAME} PRIVATE "LINKER:--version-script=${map}")
+    set_property(TARGET ${NAME} APPEND PROPERTY LINK_DEPENDS ${map})
+  endif()
 
-  if(ARG_TESTS)
+  # In the Plexus tree, -DPLEXUS_BUILD_TESTS=OFF skips component tests too.
+  if(ARG_TESTS AND NOT (DEFINED PLEXUS_BUILD_TESTS AND NOT PLEXUS_BUILD_TESTS))
     if(NOT TARGET Catch2::Catch2)
       find_package(Catch2 2 QUIET)
     endif()

@@ -1,0 +1,218 @@
+// The http component: `request` makes one HTTP(S) request and returns
+// {status, headers, body}, with the body typed by its Content-Type as the
+// webhook trigger does it (CONTRACT §4): JSON parsed, text/* a string,
+// anything else binary.
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <plexus/sdk.hpp>
+
+#include "http_client.hpp"
+
+namespace {
+
+using plexus::Inputs;
+using plexus::InputType;
+using plexus::Json;
+using plexus::builtin::HeaderList;
+using plexus::builtin::HttpRequest;
+using plexus::builtin::HttpResponse;
+
+constexpr double kMaxTimeoutMs = 24.0 * 60 * 60 * 1000;
+
+/// RFC 7230 "token" characters: method and header names.
+bool isTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool isToken(const std::string& text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (!isTokenChar(c)) return false;
+  return true;
+}
+
+std::string methodFrom(const Inputs& inputs) {
+  std::string method = inputs.string("method");
+  for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!isToken(method))
+    throw std::invalid_argument("input 'method' must be an HTTP method like GET or POST, got '" +
+                                inputs.string("method") + "'");
+  return method;
+}
+
+/// A header value as text. Numbers and booleans are accepted because YAML
+/// authors write `X-Page: 2`; CR/LF are refused: they would inject headers.
+std::string headerValue(const std::string& name, const Json& value) {
+  std::string text;
+  if (value.is_string()) text = value.get<std::string>();
+  else if (value.is_number() || value.is_boolean()) text = value.dump();
+  else
+    throw std::invalid_argument("input 'headers': header '" + name + "' must be a string, got " +
+                                plexus::describeType(value));
+  if (text.find_first_of("\r\n") != std::string::npos)
+    throw std::invalid_argument("input 'headers': header '" + name + "' must not contain line breaks");
+  return text;
+}
+
+HeaderList headersFrom(const Inputs& inputs) {
+  HeaderList headers;
+  if (!inputs.has("headers")) return headers;
+  const Json& given = inputs.json("headers");
+  if (!given.is_object())
+    throw std::invalid_argument("input 'headers' must be an object of header name to value, got " +
+                                plexus::describeType(given));
+  for (const auto& [name, value] : given.items()) {
+    if (!isToken(name))
+      throw std::invalid_argument("input 'headers': '" + name +
+                                  "' is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)");
+    headers.emplace_back(name, headerValue(name, value));
+  }
+  return headers;
+}
+
+/// Where the first binary leaf inside `value` is, or std::nullopt. A JSON
+/// body cannot carry binary data (nlohmann would write it as a list of
+/// byte numbers), so such bodies are refused.
+std::optional<std::string> findBinary(const Json& value, const std::string& at) {
+  if (value.is_binary()) return at;
+  if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i)
+      if (auto found = findBinary(value[i], at + "[" + std::to_string(i) + "]")) return found;
+  } else if (value.is_object()) {
+    for (const auto& item : value.items())
+      if (auto found = findBinary(item.value(), at.empty() ? item.key() : at + "." + item.key())) return found;
+  }
+  return std::nullopt;
+}
+
+/// Fills the request's body and default content type from the body input:
+/// binary as its bytes and type, a string as UTF-8 text, anything else as
+/// JSON.
+void setBody(const Inputs& inputs, HttpRequest& request) {
+  if (!inputs.has("body")) return;
+  const Json& body = inputs.json("body");
+  if (body.is_binary()) {
+    const plexus::Binary& bytes = plexus::asBinary(body);
+    request.body = std::string(bytes.view());
+    request.bodyContentType = bytes.contentType();
+  } else if (body.is_string()) {
+    request.body = body.get<std::string>();
+    request.bodyContentType = "text/plain; charset=utf-8";
+  } else {
+    if (auto where = findBinary(body, ""))
+      throw std::invalid_argument("input 'body' holds binary data at '" + *where +
+                                  "', which a JSON body cannot carry: send the binary alone as the body, or "
+                                  "convert it with binary.toBase64 first");
+    request.body = body.dump();
+    request.bodyContentType = "application/json";
+  }
+}
+
+std::chrono::milliseconds timeoutFrom(const Inputs& inputs) {
+  const double ms = inputs.number("timeoutMs");
+  if (ms < 1 || ms > kMaxTimeoutMs)
+    throw std::invalid_argument("input 'timeoutMs' must be between 1 and 86400000 (24 hours), got " +
+                                inputs.json("timeoutMs").dump());
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+HttpRequest requestFrom(const Inputs& inputs) {
+  HttpRequest request;
+  request.method = methodFrom(inputs);
+  request.url = inputs.string("url");
+  plexus::builtin::checkUrl(request.url);
+  request.headers = headersFrom(inputs);
+  setBody(inputs, request);
+  request.timeout = timeoutFrom(inputs);
+  return request;
+}
+
+/// nlohmann's what() without its "[json.exception.parse_error.101] " tag.
+std::string withoutExceptionTag(const std::string& message) {
+  if (message.rfind("[json.exception.", 0) != 0) return message;
+  const std::size_t end = message.find("] ");
+  return end == std::string::npos ? message : message.substr(end + 2);
+}
+
+/// "application/json" from "Application/JSON; charset=utf-8".
+std::string mediaType(const std::string& contentType) {
+  std::string type = contentType.substr(0, contentType.find(';'));
+  type.erase(0, type.find_first_not_of(" \t"));
+  type.erase(type.find_last_not_of(" \t") + 1);
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+bool isJsonType(const std::string& type) {
+  const std::string suffix = "+json";
+  return type == "application/json" ||
+         (type.size() > suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
+/// The body typed by its content type. An empty body is null. A body that
+/// claims to be JSON but is not is returned as a string, with a warning in
+/// the log: failing the step would hide the server's (often useful) text.
+Json typedBody(const HttpResponse& response, plexus::Context& context) {
+  if (response.body.empty()) return Json();
+  const std::string type = mediaType(response.contentType);
+  if (isJsonType(type)) {
+    try {
+      return Json::parse(response.body);
+    } catch (const Json::parse_error& e) {
+      context.log(plexus::LogLevel::Warn,
+                  "the response says " + type + " but its body is not valid JSON (" + withoutExceptionTag(e.what()) +
+                      "); returning it as a string");
+      return response.body;
+    }
+  }
+  if (type.rfind("text/", 0) == 0) return response.body;
+  return plexus::makeBinary(response.body,
+                            response.contentType.empty() ? "application/octet-stream" : response.contentType);
+}
+
+/// Lower-cased name → value; a repeated header's values are joined with
+/// ", " (RFC 9110 §5.3), so every value is a string as in the trigger's
+/// headers.
+Json headersJson(const HeaderList& headers) {
+  Json object = Json::object();
+  for (const auto& [name, value] : headers) {
+    auto it = object.find(name);
+    if (it == object.end()) object[name] = value;
+    else *it = it->get<std::string>() + ", " + value;
+  }
+  return object;
+}
+
+plexus::Result request(const Inputs& inputs, plexus::Context& context) {
+  const HttpResponse response = plexus::builtin::sendHttpRequest(requestFrom(inputs), context);
+  return Json{{"status", response.status},
+              {"headers", headersJson(response.headers)},
+              {"body", typedBody(response, context)}};
+}
+
+plexus::ActionSpec requestAction() {
+  return {"request", "Request",
+          "Sends an HTTP request and returns {status, headers, body}; any status, 4xx and 5xx included, is a "
+          "result, not a failure.",
+          {{"method", InputType::String, false, Json("GET"), "Method", "The HTTP method, e.g. GET, POST or PUT."},
+           {"url", InputType::String, true, std::nullopt, "URL", "The absolute http:// or https:// URL to call."},
+           {"headers", InputType::Json, false, std::nullopt, "Headers",
+            "Request headers as an object of header name to string value."},
+           {"body", InputType::Json, false, std::nullopt, "Body",
+            "The request body: a string is sent as text, binary as its own type, anything else as JSON."},
+           {"timeoutMs", InputType::Number, false, Json(30000), "Timeout (ms)",
+            "How long the whole request, redirects included, may take, in milliseconds."}},
+          request};
+}
+
+}  // namespace
+
+PLEXUS_COMPONENT(registrar) {
+  registrar.add({"http", "1.0.0", "Calls HTTP(S) APIs and returns their status, headers and body.",
+                 {requestAction()}});
+}
