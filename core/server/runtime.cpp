@@ -1,5 +1,7 @@
 #include "server/runtime.hpp"
 
+#include <filesystem>
+
 #include <Poco/Logger.h>
 
 #include "engine/config_values.hpp"
@@ -19,6 +21,7 @@ Runtime::Runtime(const ServerSettings& settings) : settings_(settings) {}
 std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   std::unique_ptr<Runtime> runtime(new Runtime(settings));
   runtime->store_ = SqliteStore::open(settings.dataDir);
+  std::filesystem::create_directories(runtime->spoolDirectory());
   runtime->loadComponentsAndIntegrations();
   runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
                                               runtime->integrations_, Engine::Options{settings.workers});

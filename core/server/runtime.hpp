@@ -47,6 +47,8 @@ class Runtime {
   void setPublicUrl(std::string url) { publicUrl_ = std::move(url); }
   const std::string& publicUrl() const { return publicUrl_; }
   const ServerSettings& settings() const { return settings_; }
+  /// Where large request bodies are spooled (unnamed files) while they arrive.
+  std::string spoolDirectory() const { return settings_.dataDir + "/spool"; }
 
   Store& store() { return *store_; }
   const ComponentRegistry& components() const { return *components_; }

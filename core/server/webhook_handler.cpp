@@ -6,6 +6,7 @@
 #include <Poco/URI.h>
 
 #include "server/http_reply.hpp"
+#include "server/request_body.hpp"
 #include "server/webhook_payload.hpp"
 
 namespace plexus::core {
@@ -52,7 +53,9 @@ void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
                                   " bytes is larger than the limit of " + std::to_string(limit) +
                                   " bytes (the server's --max-request-bytes)");
     std::optional<bool> syncHeader = synchronousHeader(request);
-    WebhookBody body = parseWebhookBody(readLimited(request.stream(), limit), request.get("Content-Type", ""));
+    std::string contentType = request.get("Content-Type", "");
+    WebhookBody body = parseWebhookBody(
+        readRequestBody(request.stream(), limit, runtime_.spoolDirectory(), contentType), contentType);
     Poco::URI uri(request.getURI());
     std::string webhookUrl = runtime_.webhookUrl(*instance);
 

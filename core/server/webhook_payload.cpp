@@ -1,10 +1,10 @@
 #include "server/webhook_payload.hpp"
 
-#include <sstream>
+#include <algorithm>
+#include <map>
 
 #include <Poco/Net/MediaType.h>
 #include <Poco/Net/MessageHeader.h>
-#include <Poco/Net/MultipartReader.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
@@ -27,9 +27,9 @@ bool isJsonType(const std::string& mime) {
 
 bool isTextType(const std::string& mime) { return mime.rfind("text/", 0) == 0; }
 
-plexus::Json parseJson(const std::string& text, const std::string& what) {
+plexus::Json parseJson(std::string_view text, const std::string& what) {
   try {
-    return plexus::Json::parse(text);
+    return plexus::Json::parse(text.begin(), text.end());
   } catch (const plexus::Json::parse_error& error) {
     // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, ...".
     std::string message = error.what();
@@ -46,36 +46,54 @@ std::string urlDecode(std::string text) {
   return decoded;
 }
 
-plexus::Json parseUrlEncoded(const std::string& text) {
+plexus::Json parseUrlEncoded(std::string_view text) {
   plexus::Json out = plexus::Json::object();
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t end = text.find('&', start);
-    if (end == std::string::npos) end = text.size();
-    std::string pair = text.substr(start, end - start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view pair = text.substr(start, end - start);
     if (!pair.empty()) {
       auto eq = pair.find('=');
-      std::string name = urlDecode(pair.substr(0, eq));
-      out[name] = eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1));
+      std::string name = urlDecode(std::string(pair.substr(0, eq)));
+      out[name] = eq == std::string_view::npos ? "" : urlDecode(std::string(pair.substr(eq + 1)));
     }
     start = end + 1;
   }
   return out;
 }
 
-/// One part: {data, contentType, filename?}.
-plexus::Json parsePart(const Poco::Net::MessageHeader& header, std::string bytes,
-                       const std::string& name, const std::string& filename) {
-  std::string contentType = header.get("Content-Type", "");
+/// One part's headers, names lower-cased.
+std::map<std::string, std::string> parsePartHeaders(std::string_view block, int partNumber) {
+  std::map<std::string, std::string> headers;
+  std::size_t start = 0;
+  while (start < block.size()) {
+    std::size_t end = block.find("\r\n", start);
+    if (end == std::string_view::npos) end = block.size();
+    std::string_view line = block.substr(start, end - start);
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+      throw PayloadError(400, "malformed multipart/form-data body: part " + std::to_string(partNumber) +
+                                  " has a header line without ':'");
+    headers[lower(std::string(line.substr(0, colon)))] = Poco::trim(std::string(line.substr(colon + 1)));
+    start = end + 2;
+  }
+  return headers;
+}
+
+/// One part: {data, contentType, filename?}. Binary data is a slice of raw.
+plexus::Json parsePart(const plexus::Binary& raw, std::size_t offset, std::size_t length,
+                       const std::string& contentType, const std::string& name, const std::string& filename) {
+  std::string_view bytes = raw.view().substr(offset, length);
   std::string mime = mimeType(contentType);
   plexus::Json part = plexus::Json::object();
   if (isJsonType(mime)) {
     part["data"] = parseJson(bytes, "multipart field '" + name + "'");
   } else if (isTextType(mime) || (mime.empty() && filename.empty())) {
-    part["data"] = std::move(bytes);
+    part["data"] = std::string(bytes);
   } else {
-    std::string type = contentType.empty() ? "application/octet-stream" : contentType;
-    part["data"] = plexus::makeBinary(std::move(bytes), type);
+    part["data"] = plexus::Json::binary(
+        raw.slice(offset, length, contentType.empty() ? "application/octet-stream" : contentType));
   }
   part["contentType"] = contentType.empty() ? (filename.empty() ? "text/plain" : "application/octet-stream")
                                             : contentType;
@@ -83,35 +101,54 @@ plexus::Json parsePart(const Poco::Net::MessageHeader& header, std::string bytes
   return part;
 }
 
-plexus::Json parseMultipart(const std::string& bytes, const std::string& contentType) {
+void addField(plexus::Json& fields, const std::string& name, plexus::Json part) {
+  if (!fields.contains(name)) {
+    fields[name] = std::move(part);
+    return;
+  }
+  // A repeated field name becomes an array of its parts.
+  plexus::Json& existing = fields[name];
+  if (!existing.is_array()) existing = plexus::Json::array({existing});
+  existing.push_back(std::move(part));
+}
+
+/// RFC 7578 over the raw bytes, so binary parts can be zero-copy slices.
+plexus::Json parseMultipart(const plexus::Binary& raw, const std::string& contentType) {
   Poco::Net::MediaType media(contentType);
-  if (!media.hasParameter("boundary"))
+  if (!media.hasParameter("boundary") || media.getParameter("boundary").empty())
     throw PayloadError(400, "multipart/form-data body without a boundary parameter in Content-Type");
+  auto malformed = [](const std::string& why) {
+    return PayloadError(400, "malformed multipart/form-data body: " + why);
+  };
+  const std::string delimiter = "--" + media.getParameter("boundary");
+  std::string_view body = raw.view();
+  std::size_t pos = body.compare(0, delimiter.size(), delimiter) == 0 ? 0 : body.find("\r\n" + delimiter);
+  if (pos == std::string_view::npos) throw malformed("no boundary line '" + delimiter + "' found");
+  if (pos != 0) pos += 2;
+
   plexus::Json fields = plexus::Json::object();
-  std::istringstream in(bytes);
-  try {
-    Poco::Net::MultipartReader reader(in, media.getParameter("boundary"));
-    while (reader.hasNextPart()) {
-      Poco::Net::MessageHeader header;
-      reader.nextPart(header);
-      std::string disposition;
-      Poco::Net::NameValueCollection params;
-      Poco::Net::MessageHeader::splitParameters(header.get("Content-Disposition", ""), disposition, params);
-      std::string name = params.get("name", "");
-      if (name.empty()) throw PayloadError(400, "multipart part without a name in its Content-Disposition");
-      std::string content((std::istreambuf_iterator<char>(reader.stream())), std::istreambuf_iterator<char>());
-      plexus::Json part = parsePart(header, std::move(content), name, params.get("filename", ""));
-      if (!fields.contains(name)) {
-        fields[name] = std::move(part);
-      } else {
-        // A repeated field name becomes an array of its parts.
-        plexus::Json& existing = fields[name];
-        if (!existing.is_array()) existing = plexus::Json::array({existing});
-        existing.push_back(std::move(part));
-      }
-    }
-  } catch (const Poco::Exception& error) {
-    throw PayloadError(400, "malformed multipart/form-data body: " + error.displayText());
+  for (int partNumber = 1;; ++partNumber) {
+    pos += delimiter.size();
+    if (body.compare(pos, 2, "--") == 0) break;  // The closing delimiter.
+    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;  // Transport padding.
+    if (body.compare(pos, 2, "\r\n") != 0) throw malformed("boundary line of part " + std::to_string(partNumber) + " is not followed by CRLF");
+    pos += 2;
+    std::size_t headersEnd = body.find("\r\n\r\n", pos);
+    if (headersEnd == std::string_view::npos) throw malformed("part " + std::to_string(partNumber) + " has no end of headers");
+    auto headers = parsePartHeaders(body.substr(pos, headersEnd - pos), partNumber);
+    std::size_t contentStart = headersEnd + 4;
+    std::size_t next = body.find("\r\n" + delimiter, contentStart);
+    if (next == std::string_view::npos)
+      throw malformed("part " + std::to_string(partNumber) + " is not closed by the boundary");
+
+    std::string disposition;
+    Poco::Net::NameValueCollection params;
+    Poco::Net::MessageHeader::splitParameters(headers["content-disposition"], disposition, params);
+    std::string name = params.get("name", "");
+    if (name.empty()) throw malformed("part " + std::to_string(partNumber) + " has no name in its Content-Disposition");
+    addField(fields, name,
+             parsePart(raw, contentStart, next - contentStart, headers["content-type"], name, params.get("filename", "")));
+    pos = next + 2;
   }
   return fields;
 }
@@ -133,29 +170,29 @@ std::string readLimited(std::istream& in, std::int64_t maxBytes) {
   return out;
 }
 
-WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType) {
+WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType) {
   WebhookBody body;
   body.contentType = contentType;
+  body.raw = raw.withContentType(contentType.empty() ? "application/octet-stream" : contentType);
   std::string mime = mimeType(contentType);
-  if (bytes.empty()) {
-    body.raw = plexus::Binary(std::string(), contentType.empty() ? "application/octet-stream" : contentType);
-    return body;  // data stays null
-  }
+  std::string_view bytes = raw.view();
+  if (bytes.empty()) return body;  // data stays null
   if (isJsonType(mime)) {
     body.data = parseJson(bytes, "request body");
   } else if (mime == "multipart/form-data") {
-    body.data = parseMultipart(bytes, contentType);
+    body.data = parseMultipart(body.raw, contentType);
   } else if (mime == "application/x-www-form-urlencoded") {
     body.data = parseUrlEncoded(bytes);
   } else if (isTextType(mime)) {
-    body.data = bytes;
+    body.data = std::string(bytes);
   } else {
-    body.raw = plexus::Binary(std::move(bytes), contentType.empty() ? "application/octet-stream" : contentType);
     body.data = plexus::Json::binary(body.raw);  // Shares the bytes with rawBody.
-    return body;
   }
-  body.raw = plexus::Binary(std::move(bytes), contentType);
   return body;
+}
+
+WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType) {
+  return parseWebhookBody(plexus::Binary(std::move(bytes)), contentType);
 }
 
 plexus::Json parseQueryParameters(const std::string& query) { return parseUrlEncoded(query); }

@@ -27,13 +27,18 @@ struct WebhookBody {
   plexus::Binary raw;       ///< The bytes as received, typed with the content type.
 };
 
-/// Reads the whole stream, refusing with 413 as soon as it passes `maxBytes`
-/// (the rest is not read).
+/// Reads the whole stream into memory, refusing with 413 as soon as it
+/// passes `maxBytes` (the rest is not read). For small API bodies; webhook
+/// bodies use readRequestBody (request_body.hpp), which spools large ones.
 std::string readLimited(std::istream& in, std::int64_t maxBytes);
 
-/// Parses `bytes` by `contentType`: JSON (and *+json), multipart/form-data,
-/// application/x-www-form-urlencoded, text/*, anything else binary.
+/// Parses `raw` by `contentType`: JSON (and *+json), multipart/form-data,
+/// application/x-www-form-urlencoded, text/*, anything else binary. Binary
+/// bodies and binary multipart parts share raw's storage (no copy).
 /// Malformed JSON or multipart throws PayloadError(400) saying what is wrong.
+WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType);
+
+/// Convenience for in-memory bodies (tests, `plexus run`).
 WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType);
 
 /// "a=1&b=x%20y" -> {"a": "1", "b": "x y"} (a repeated name keeps the last).

@@ -1,5 +1,7 @@
 #include "store/payload_codec.hpp"
 
+#include "util/mapped_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,23 +245,17 @@ std::string BlobDirectory::store(std::string_view bytes) const {
   return commitTemporary(temporary, hex, bytes.size());
 }
 
-std::string BlobDirectory::load(const std::string& name, std::size_t expectedSize) const {
+plexus::Binary BlobDirectory::load(const std::string& name, std::size_t expectedSize,
+                                   std::string contentType) const {
   if (!isSafeBlobName(name)) throw StoreError("stored payload names an invalid blob file '" + name + "'");
   std::string path = directory_ + "/" + name;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw StoreError(systemError("cannot open the blob file", path));
-  std::string bytes(expectedSize, '\0');
-  std::size_t got = 0;
-  while (got < expectedSize) {
-    ssize_t n = ::read(fd, bytes.data() + got, expectedSize - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
+  plexus::Binary bytes;
+  try {
+    bytes = mapFile(path, std::move(contentType));  // Paged in on demand, never copied to the heap.
+  } catch (const std::runtime_error& error) {
+    throw StoreError(std::string("cannot read the blob file: ") + error.what());
   }
-  char extra;
-  bool longer = got == expectedSize && ::read(fd, &extra, 1) == 1;
-  ::close(fd);
-  if (got != expectedSize || longer) {
+  if (bytes.size() != expectedSize) {
     throw StoreError("the blob file '" + path + "' does not have the expected " +
                      std::to_string(expectedSize) + " bytes; it was changed or truncated");
   }
@@ -336,7 +332,7 @@ plexus::Binary BlobWriter::finish(std::string contentType) {
   fd_ = -1;
   fileName_ = directory_->commitTemporary(temporaryPath_, hash_->finishHex(), size_);
   finished_ = true;
-  return plexus::Binary(directory_->load(fileName_, size_), std::move(contentType));
+  return directory_->load(fileName_, size_, std::move(contentType));
 }
 
 // --- the codec -----------------------------------------------------------------
@@ -412,8 +408,7 @@ plexus::Json binaryFromMarker(const plexus::Json& body, const BlobDirectory& blo
   if (size == body.end() || !size->is_number_unsigned()) {
     throw StoreError("stored binary marker lacks \"base64\" or a \"size\"");
   }
-  std::string bytes = blobs.load(markerText(body, "file"), size->get<std::size_t>());
-  return plexus::Json::binary(plexus::Binary(std::move(bytes), contentType));
+  return plexus::Json::binary(blobs.load(markerText(body, "file"), size->get<std::size_t>(), contentType));
 }
 
 void decodeTree(plexus::Json& value, const BlobDirectory& blobs) {

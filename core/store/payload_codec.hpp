@@ -54,9 +54,10 @@ class BlobDirectory {
   /// Stores `bytes` unless a file with the same content is there already;
   /// returns its name relative to path() ("3f/3fa9..."). Throws StoreError.
   std::string store(std::string_view bytes) const;
-  /// The bytes of the file `name` (as returned by store/BlobWriter). Throws
+  /// The file `name` (as returned by store/BlobWriter), memory-mapped: the
+  /// bytes are paged in on demand, not copied into the heap. Throws
   /// StoreError when it is missing, unreadable or not `expectedSize` long.
-  std::string load(const std::string& name, std::size_t expectedSize) const;
+  plexus::Binary load(const std::string& name, std::size_t expectedSize, std::string contentType) const;
   /// Starts streaming a new binary into this directory.
   BlobWriter writer() const;
 
@@ -86,11 +87,9 @@ class BlobDirectory {
 ///
 /// The first kInlineBinaryLimit bytes are buffered in memory; only a
 /// larger body goes to a file (small bodies are stored inline anyway).
-/// finish() currently reads the file back into the returned Binary (a
-/// plexus::Binary owns its bytes). When the payload is later stored, the
-/// codec finds the file by its content hash and does not write it again.
-/// A later version can hand out a file-backed Binary from finish() without
-/// changing this interface.
+/// finish() returns the file memory-mapped (see BlobDirectory::load). When
+/// the payload is later stored, the codec finds the file by its content
+/// hash and does not write it again.
 ///
 /// Threads: one thread uses a writer at a time. Ownership: a writer refers
 /// to its BlobDirectory (the store's) and must not outlive it. Dropping a

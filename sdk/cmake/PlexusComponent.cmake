@@ -14,7 +14,7 @@
 
 # Where this file (and plexus_exports.map beside it) lives, captured now:
 # inside the function CMAKE_CURRENT_LIST_DIR is the caller's folder.
-set(_PLEXUS_COMPONENT_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(_PLEXUS_COMPONENT_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "Where PlexusComponent.cmake lives")
 
 function(plexus_add_component NAME)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;TESTS;LIBRARIES" ${ARGN})

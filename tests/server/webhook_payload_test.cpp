@@ -75,3 +75,22 @@ TEST_CASE("the request limit is enforced while reading", "[server][payload]") {
     CHECK(error.status() == 413);
   }
 }
+
+TEST_CASE("multipart file parts are slices of the raw body, not copies", "[server][payload]") {
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.bin\"\r\nContent-Type: application/pdf\r\n\r\n"
+      "%PDF-1.4 bytes\r\n--b--\r\n";
+  plexus::Binary raw(body, "multipart/form-data; boundary=b");
+  WebhookBody parsed = parseWebhookBody(raw, "multipart/form-data; boundary=b");
+  const plexus::Binary& photo = plexus::asBinary(parsed.data["photo"]["data"]);
+  CHECK(photo.view() == "%PDF-1.4 bytes");
+  CHECK(photo.contentType() == "application/pdf");
+  CHECK(photo.data() >= raw.data());
+  CHECK(photo.data() + photo.size() <= raw.data() + raw.size());
+}
+
+TEST_CASE("a multipart body without its closing boundary is refused, naming the part", "[server][payload]") {
+  std::string body = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue without end";
+  CHECK_THROWS_MATCHES(parseWebhookBody(body, "multipart/form-data; boundary=b"), PayloadError,
+                       Catch::Matchers::Message("malformed multipart/form-data body: part 1 is not closed by the boundary"));
+}

@@ -54,6 +54,19 @@ TEST_CASE("webhooks behave as the trigger documentation's curl commands show", "
     CHECK(described["sha256"] == sha256Of(kPng));
   }
 
+  SECTION("a large binary body (spooled, mapped, stored as a blob file) arrives byte for byte") {
+    TempDir scratch;
+    std::string big;
+    for (int i = 0; big.size() < 3 * 1024 * 1024; ++i) big += std::to_string(i * 7919) + "\x01\xff";
+    writeFile(scratch.file("big.bin"), big);
+    CurlResult reply = curl("--header 'Content-Type: application/pdf' --data-binary '@" + scratch.file("big.bin") +
+                            "' --location '" + webhookUrl(server, "raw-echo") + "'");
+    CHECK(reply.status == 200);
+    CHECK(reply.body.size() == big.size());
+    CHECK(reply.body == big);
+    CHECK_THAT(reply.headers, Catch::Contains("Content-Type: application/pdf"));
+  }
+
   SECTION("multipart with a JSON part and a file part") {
     std::string url = webhookUrl(server, "trigger-echo");
     CurlResult reply = curl(R"(--request POST --header "Content-Type: multipart/form-data" )"

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +24,8 @@ namespace plexus {
 
 /// Immutable bytes plus a MIME content type ("image/png").
 ///
-/// Copies share the same buffer. Equality compares content type and bytes.
+/// Copies (and slices) share the same storage: heap bytes, or a file the
+/// runtime mapped into memory. Equality compares content type and bytes.
 /// It satisfies nlohmann's BinaryType requirements so it can sit inside a
 /// plexus::Json; `push_back` exists only for nlohmann's readers and copies
 /// the buffer when it is shared.
@@ -38,16 +40,33 @@ class Binary {
   Binary() = default;
 
   /// Takes ownership of `bytes` (moved, not copied).
-  explicit Binary(std::string bytes, std::string contentType = "application/octet-stream")
-      : bytes_(std::make_shared<const std::string>(std::move(bytes))),
-        contentType_(std::move(contentType)) {}
+  explicit Binary(std::string bytes, std::string contentType = "application/octet-stream") {
+    auto owned = std::make_shared<const std::string>(std::move(bytes));
+    view_ = *owned;
+    owner_ = std::move(owned);
+    contentType_ = std::move(contentType);
+  }
+
+  /// Bytes that live elsewhere — a memory-mapped file, a slice of another
+  /// Binary's bytes — kept valid for as long as `owner` is alive. The
+  /// runtime uses this for large payloads, which it never copies into the
+  /// heap.
+  Binary(std::shared_ptr<const void> owner, std::string_view bytes, std::string contentType)
+      : owner_(std::move(owner)), view_(bytes), contentType_(std::move(contentType)) {}
 
   /// Copies `bytes`; used by nlohmann when it builds a binary value.
   explicit Binary(const std::vector<std::uint8_t>& bytes)
-      : bytes_(std::make_shared<const std::string>(bytes.begin(), bytes.end())) {}
+      : Binary(std::string(bytes.begin(), bytes.end())) {}
 
   /// The bytes as a string_view; valid while this Binary (or a copy) lives.
-  std::string_view view() const { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
+  std::string_view view() const { return view_; }
+  /// `length` bytes from `offset`, sharing this Binary's storage (no copy).
+  /// Throws std::out_of_range when the range is not inside the bytes.
+  Binary slice(std::size_t offset, std::size_t length, std::string contentType) const {
+    if (offset > view_.size() || length > view_.size() - offset)
+      throw std::out_of_range("Binary::slice: range outside the bytes");
+    return Binary(owner_, view_.substr(offset, length), std::move(contentType));
+  }
   /// The MIME type given when the value was made.
   const std::string& contentType() const { return contentType_; }
   /// A copy of this value (same shared bytes) with another content type.
@@ -69,9 +88,9 @@ class Binary {
   /// Appends one byte. Copy-on-write: only for nlohmann's binary readers;
   /// build a Binary from a whole std::string instead.
   void push_back(std::uint8_t byte) {
-    auto grown = std::make_shared<std::string>(bytes_ ? *bytes_ : std::string());
-    grown->push_back(static_cast<char>(byte));
-    bytes_ = std::move(grown);
+    std::string grown(view_);
+    grown.push_back(static_cast<char>(byte));
+    *this = Binary(std::move(grown), std::move(contentType_));
   }
 
   friend bool operator==(const Binary& a, const Binary& b) {
@@ -80,7 +99,8 @@ class Binary {
   friend bool operator!=(const Binary& a, const Binary& b) { return !(a == b); }
 
  private:
-  std::shared_ptr<const std::string> bytes_;
+  std::shared_ptr<const void> owner_;  // Keeps view_'s bytes alive.
+  std::string_view view_;
   std::string contentType_ = "application/octet-stream";
 };
 
