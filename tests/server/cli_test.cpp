@@ -1,6 +1,8 @@
 // The CLI verbs, run as a user runs them.
 #include "server_fixture.hpp"
 
+#include <set>
+
 using namespace plexus::testing_support;
 
 namespace {
@@ -68,25 +70,34 @@ TEST_CASE("a broken integration file is refused and the others keep serving", "[
   CHECK(hasEcho);
 }
 
-TEST_CASE("a one-second schedule fires through the real server", "[cli][schedule][e2e]") {
+TEST_CASE("a one-second schedule fires through the real server, once per due time across a restart",
+          "[cli][schedule][e2e]") {
   ServerFolders folders;
   writeFile(folders.integrations.file("tick.yaml"),
             "name: Tick\ntrigger: { schedule: { every: 1, unit: seconds } }\nsteps:\n"
             "  - name: at\n    component: json\n    action: value\n    inputs: { value: \"{{ trigger.results.scheduledAt }}\" }\n");
-  ServerProcess server(folders.integrations.path(), folders.data.path());
-  json executions;
-  bool fired = eventually([&] {
-    executions = parse(http("GET", server.url() + "/api/executions?status=succeeded&limit=100").body);
-    int ticks = 0;
-    for (const auto& item : executions) ticks += item["integration"] == "tick";
-    return ticks >= 2;
-  }, 20);
-  CHECK(fired);
-  for (const auto& item : executions) {
-    if (item["integration"] != "tick") continue;
-    CHECK(item["trigger"] == "schedule");
-    HttpResult at = http("GET", server.url() + "/executions/" + item["id"].get<std::string>() + "/result");
+  auto ticks = [](const ServerProcess& server) {
+    std::vector<std::string> ids;
+    for (const auto& item : parse(http("GET", server.url() + "/api/executions?status=succeeded&limit=1000").body))
+      if (item["integration"] == "tick") ids.push_back(item["id"]);
+    return ids;
+  };
+  auto server = std::make_unique<ServerProcess>(folders.integrations.path(), folders.data.path());
+  CHECK(eventually([&] { return ticks(*server).size() >= 2; }, 20));
+  server->stop();
+  server = std::make_unique<ServerProcess>(folders.integrations.path(), folders.data.path());
+  std::size_t before = ticks(*server).size();
+  CHECK(eventually([&] { return ticks(*server).size() >= before + 2; }, 20));
+
+  std::set<std::string> dueTimes;
+  std::vector<std::string> ids = ticks(*server);
+  for (const auto& id : ids) {
+    HttpResult at = http("GET", server->url() + "/executions/" + id + "/result");
     CHECK(at.header("content-type") == "text/plain; charset=utf-8");  // A string result is served as text.
     CHECK_THAT(at.body, Catch::EndsWith(".000Z"));  // Fired for a whole second, not "now".
+    dueTimes.insert(at.body);
+    json execution = parse(http("GET", server->url() + "/api/executions/" + id).body);
+    CHECK(execution["trigger"] == "schedule");
   }
+  CHECK(dueTimes.size() == ids.size());  // No due time fired twice, restart included.
 }

@@ -2,6 +2,8 @@
 // replayed against a real `plexus serve`.
 #include "server_fixture.hpp"
 
+#include <atomic>
+
 using namespace plexus::testing_support;
 
 namespace {
@@ -229,4 +231,32 @@ TEST_CASE("synchronous limits: the timeout answers 504 and the run goes on; big 
                         {{"Content-Type", "application/json"}});
   CHECK(big.status == 500);
   CHECK_THAT(parse(big.body)["error"].get<std::string>(), Catch::Contains("response limit of 40 bytes"));
+}
+
+TEST_CASE("hundreds of synchronous callers can wait at once", "[server][webhook][e2e]") {
+  ServerFolders folders;
+  writeFile(folders.integrations.file("nap.yaml"), R"(name: Nap
+trigger: { webhook: {} }
+execution: { synchronous: true }
+steps:
+  - name: nap
+    component: delay
+    action: sleep
+    inputs: { ms: 1000 }
+)");
+  ServerProcess server(folders.integrations.path(), folders.data.path(), {"--workers", "300", "--http-threads", "400"});
+  std::string url = webhookUrl(server, "nap");
+  constexpr int kCallers = 300;
+  std::atomic<int> redirected{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i)
+    callers.emplace_back([&] {
+      try {
+        if (http("POST", url).status == 303) ++redirected;
+      } catch (const std::exception&) {
+        // Counted as a failure by the check below.
+      }
+    });
+  for (auto& caller : callers) caller.join();
+  CHECK(redirected == kCallers);
 }
