@@ -9,6 +9,7 @@
 #include <Poco/SHA2Engine.h>
 
 #include <plexus/sdk.hpp>
+#include <plexus_builtin/http_tokens.hpp>
 
 #include "base64.hpp"
 
@@ -29,17 +30,12 @@ plexus::Result info(const Inputs& inputs, plexus::Context&) {
   return Json{{"contentType", data.contentType()}, {"size", data.size()}, {"sha256", sha256Hex(data.view())}};
 }
 
-/// RFC 7230 "token" characters, which make up a MIME type's two halves.
-bool isTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /// "type/subtype": two non-empty tokens around one slash.
 bool isMediaType(const std::string& text) {
   const std::size_t slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) return false;
   for (std::size_t i = 0; i < text.size(); ++i)
-    if (i != slash && !isTokenChar(text[i])) return false;
+    if (i != slash && !plexus::builtin::isTokenChar(text[i])) return false;
   return true;
 }
 

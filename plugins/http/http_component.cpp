@@ -10,6 +10,8 @@
 #include <string>
 
 #include <plexus/sdk.hpp>
+#include <plexus_builtin/binary_leaf.hpp>
+#include <plexus_builtin/http_tokens.hpp>
 
 #include "http_client.hpp"
 
@@ -18,23 +20,15 @@ namespace {
 using plexus::Inputs;
 using plexus::InputType;
 using plexus::Json;
+using plexus::builtin::checkHeaderName;
+using plexus::builtin::findBinary;
 using plexus::builtin::HeaderList;
+using plexus::builtin::headerValue;
+using plexus::builtin::isToken;
 using plexus::builtin::HttpRequest;
 using plexus::builtin::HttpResponse;
 
 constexpr double kMaxTimeoutMs = 24.0 * 60 * 60 * 1000;
-
-/// RFC 7230 "token" characters: method and header names.
-bool isTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
-}
-
-bool isToken(const std::string& text) {
-  if (text.empty()) return false;
-  for (char c : text)
-    if (!isTokenChar(c)) return false;
-  return true;
-}
 
 std::string methodFrom(const Inputs& inputs) {
   std::string method = inputs.string("method");
@@ -45,20 +39,6 @@ std::string methodFrom(const Inputs& inputs) {
   return method;
 }
 
-/// A header value as text. Numbers and booleans are accepted because YAML
-/// authors write `X-Page: 2`; CR/LF are refused: they would inject headers.
-std::string headerValue(const std::string& name, const Json& value) {
-  std::string text;
-  if (value.is_string()) text = value.get<std::string>();
-  else if (value.is_number() || value.is_boolean()) text = value.dump();
-  else
-    throw std::invalid_argument("input 'headers': header '" + name + "' must be a string, got " +
-                                plexus::describeType(value));
-  if (text.find_first_of("\r\n") != std::string::npos)
-    throw std::invalid_argument("input 'headers': header '" + name + "' must not contain line breaks");
-  return text;
-}
-
 HeaderList headersFrom(const Inputs& inputs) {
   HeaderList headers;
   if (!inputs.has("headers")) return headers;
@@ -67,27 +47,10 @@ HeaderList headersFrom(const Inputs& inputs) {
     throw std::invalid_argument("input 'headers' must be an object of header name to value, got " +
                                 plexus::describeType(given));
   for (const auto& [name, value] : given.items()) {
-    if (!isToken(name))
-      throw std::invalid_argument("input 'headers': '" + name +
-                                  "' is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)");
+    checkHeaderName(name);
     headers.emplace_back(name, headerValue(name, value));
   }
   return headers;
-}
-
-/// Where the first binary leaf inside `value` is, or std::nullopt. A JSON
-/// body cannot carry binary data (nlohmann would write it as a list of
-/// byte numbers), so such bodies are refused.
-std::optional<std::string> findBinary(const Json& value, const std::string& at) {
-  if (value.is_binary()) return at;
-  if (value.is_array()) {
-    for (std::size_t i = 0; i < value.size(); ++i)
-      if (auto found = findBinary(value[i], at + "[" + std::to_string(i) + "]")) return found;
-  } else if (value.is_object()) {
-    for (const auto& item : value.items())
-      if (auto found = findBinary(item.value(), at.empty() ? item.key() : at + "." + item.key())) return found;
-  }
-  return std::nullopt;
 }
 
 /// Fills the request's body and default content type from the body input:
@@ -104,7 +67,7 @@ void setBody(const Inputs& inputs, HttpRequest& request) {
     request.body = body.get<std::string>();
     request.bodyContentType = "text/plain; charset=utf-8";
   } else {
-    if (auto where = findBinary(body, ""))
+    if (auto where = findBinary(body))
       throw std::invalid_argument("input 'body' holds binary data at '" + *where +
                                   "', which a JSON body cannot carry: send the binary alone as the body, or "
                                   "convert it with binary.toBase64 first");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <plexus/sdk.hpp>
+#include <plexus_builtin/binary_leaf.hpp>
 
 #include "json_path.hpp"
 
@@ -39,25 +40,9 @@ plexus::Result parseText(const Inputs& inputs, plexus::Context&) {
   }
 }
 
-/// Where the first binary leaf of `value` is ("" for the value itself,
-/// "a.b[2]" deeper), or std::nullopt when there is none. JSON text has no
-/// binary type, so stringify refuses such values rather than dumping bytes
-/// as a list of numbers.
-std::optional<std::string> findBinary(const Json& value, const std::string& at) {
-  if (value.is_binary()) return at;
-  if (value.is_array()) {
-    for (std::size_t i = 0; i < value.size(); ++i)
-      if (auto found = findBinary(value[i], at + "[" + std::to_string(i) + "]")) return found;
-  } else if (value.is_object()) {
-    for (const auto& item : value.items())
-      if (auto found = findBinary(item.value(), at.empty() ? item.key() : at + "." + item.key())) return found;
-  }
-  return std::nullopt;
-}
-
 plexus::Result stringify(const Inputs& inputs, plexus::Context&) {
   const Json value = inputs.has("value") ? inputs.json("value") : Json();
-  if (auto where = findBinary(value, "")) {
+  if (auto where = plexus::builtin::findBinary(value)) {
     const std::string what = where->empty() ? "input 'value' is binary data"
                                             : "input 'value' holds binary data at '" + *where + "'";
     throw std::invalid_argument(what + ", which JSON text cannot hold: convert it with binary.toBase64 first");

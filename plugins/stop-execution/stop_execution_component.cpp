@@ -9,12 +9,15 @@
 #include <string>
 
 #include <plexus/sdk.hpp>
+#include <plexus_builtin/http_tokens.hpp>
 
 namespace {
 
 using plexus::Inputs;
 using plexus::InputType;
 using plexus::Json;
+using plexus::builtin::checkHeaderName;
+using plexus::builtin::headerValue;
 
 /// The statusCode input as an int, checked to be a whole number in 100–599
 /// (the range HTTP allows; the runtime would refuse anything else later,
@@ -28,34 +31,6 @@ int statusCodeFrom(const Inputs& inputs) {
     throw std::invalid_argument("input 'statusCode' must be an HTTP status between 100 and 599, got " +
                                 given);
   return static_cast<int>(code);
-}
-
-/// RFC 7230 "token" characters, the only ones allowed in a header name.
-bool isTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
-}
-
-void checkHeaderName(const std::string& name) {
-  if (name.empty()) throw std::invalid_argument("input 'headers' has an empty header name");
-  for (char c : name)
-    if (!isTokenChar(c))
-      throw std::invalid_argument("input 'headers': '" + name +
-                                  "' is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)");
-}
-
-/// A header value as text. Numbers and booleans are accepted because YAML
-/// authors write `Retry-After: 120`; objects, arrays and binary are not
-/// header values. CR/LF are refused: they would inject further headers.
-std::string headerValue(const std::string& name, const Json& value) {
-  std::string text;
-  if (value.is_string()) text = value.get<std::string>();
-  else if (value.is_number() || value.is_boolean()) text = value.dump();
-  else
-    throw std::invalid_argument("input 'headers': header '" + name + "' must be a string, got " +
-                                plexus::describeType(value));
-  if (text.find_first_of("\r\n") != std::string::npos)
-    throw std::invalid_argument("input 'headers': header '" + name + "' must not contain line breaks");
-  return text;
 }
 
 std::map<std::string, std::string> headersFrom(const Inputs& inputs) {
