@@ -19,7 +19,7 @@ struct ServerSettings {
   std::int64_t maxResponseBytes = 500LL * 1024 * 1024;
   std::string apiToken;          ///< Empty: /api is open.
   int workers = 8;               ///< Executions that run at once.
-  int httpThreads = 256;         ///< Connections served at once (sync callers wait on one each).
+  int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
 };
 
 }  // namespace plexus::core
