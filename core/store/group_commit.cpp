@@ -1,5 +1,7 @@
 #include "store/group_commit.hpp"
 
+#include <Poco/Logger.h>
+
 namespace plexus::core {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection)
@@ -30,6 +32,25 @@ void GroupCommitWriter::write(WriteRef work, Undo undo) {
   }
   request.wait();
   if (request.error) std::rethrow_exception(request.error);
+}
+
+void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo undo) {
+  auto owned = std::make_unique<std::function<void(sqlite::Connection&)>>(std::move(work));
+  auto* request = new Request(WriteRef(*owned), undo);  // Deleted by the writer thread (markDone).
+  request->owned = std::move(owned);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) {
+      delete request;
+      throw StoreError("the store is closing; the write was not applied (database '" +
+                       connection_->path() + "')");
+    }
+    pending_.push_back(request);
+    if (writerIdle_) {
+      writerIdle_ = false;
+      wakeWriter_.notify_one();
+    }
+  }
 }
 
 void GroupCommitWriter::Request::wait() {
@@ -131,10 +152,18 @@ void GroupCommitWriter::failAll(std::vector<Request*>& batch, const std::excepti
 
 void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
   std::uint64_t succeeded = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!batch[i]->error) ++succeeded;
-    batch[i]->next = i + 1 < batch.size() ? batch[i + 1] : nullptr;
+  std::vector<Request*> waiting;
+  waiting.reserve(batch.size());
+  for (Request* request : batch) {
+    if (!request->error) ++succeeded;
+    if (!request->owned) {
+      waiting.push_back(request);
+      continue;
+    }
+    if (request->error) reportPostedFailure(request->error);
+    delete request;  // A posted write: nobody waits for it.
   }
+  for (std::size_t i = 0; i < waiting.size(); ++i) waiting[i]->next = i + 1 < waiting.size() ? waiting[i + 1] : nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++batches_;
@@ -142,7 +171,16 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
   }
   // Wakes the first caller, who wakes the next... After this call the
   // requests may vanish: no more access.
-  if (!batch.empty()) batch.front()->finish();
+  if (!waiting.empty()) waiting.front()->finish();
+}
+
+void GroupCommitWriter::reportPostedFailure(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& failure) {
+    Poco::Logger::get("plexus.store").error("a queued write to '%s' failed: %s", connection_->path(),
+                                            std::string(failure.what()));
+  }
 }
 
 }  // namespace plexus::core

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -75,6 +76,11 @@ class GroupCommitWriter {
   /// transaction has committed. Rethrows what `work` threw, or a StoreError
   /// when the commit failed or the writer is stopping. Any thread; blocks.
   void write(WriteRef work, Undo undo = Undo::Savepoint);
+  /// Queues `work` and returns at once, without waiting for its commit. It
+  /// is applied in queue order, so it is durable once any later write()
+  /// from the same thread has returned. Its failure cannot reach the caller:
+  /// it is logged (Poco logger "plexus.store") at error level.
+  void post(std::function<void(sqlite::Connection&)> work, Undo undo = Undo::Savepoint);
 
   /// Batches committed so far, and writes in them (for tests and metrics).
   std::uint64_t batchesCommitted() const;
@@ -101,6 +107,9 @@ class GroupCommitWriter {
     std::mutex mutex;          // guards done
     std::condition_variable doneChanged;
     bool done = false;
+    // Set for post(): the request owns its work, nobody waits for it, and
+    // the writer thread deletes it once applied.
+    std::unique_ptr<std::function<void(sqlite::Connection&)>> owned;
   };
 
   void run();
@@ -108,6 +117,7 @@ class GroupCommitWriter {
   void applyOne(Request& request);
   void failAll(std::vector<Request*>& batch, const std::exception_ptr& error);
   void markDone(std::vector<Request*>& batch);
+  void reportPostedFailure(const std::exception_ptr& error);
 
   std::unique_ptr<sqlite::Connection> connection_;  // writer thread only
 

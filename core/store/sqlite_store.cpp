@@ -329,7 +329,7 @@ void SqliteStore::createExecution(const NewExecution& execution) {
 
 void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {
   named("markRunning", executionId, [&] {
-    writer_->write([&](Connection& db) {
+    writer_->post([executionId, startedAt](Connection& db) {
       auto update = db.prepare(
           "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
       update->bind(1, executionId);
@@ -370,24 +370,28 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
 
 void SqliteStore::recordStepStarted(const std::string& executionId, const StepRecord& step) {
   named("recordStepStarted", executionId + "/" + step.name, [&] {
-    writer_->write([&](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); },
-                   kOneStatement);
+    writer_->post([executionId, step](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); },
+                  kOneStatement);
   });
 }
 
 void SqliteStore::recordStepFinished(const std::string& executionId, const StepRecord& step,
                                      const std::optional<StoredResult>& result) {
   named("recordStepFinished", executionId + "/" + step.name, [&] {
+    // Encoded here, on the caller's thread: large binaries are written to
+    // blob files before the row that names them is queued.
     std::string encoded = result ? encodeResult(*result) : std::string();
     const char* kind = !result ? nullptr : result->isStatus ? "status" : "data";
-    writer_->write([&](Connection& db) { upsertStep(db, executionId, step, kind, result ? &encoded : nullptr); },
-                   kOneStatement);
+    bool hasResult = result.has_value();
+    writer_->post([executionId, step, kind, hasResult, encoded = std::move(encoded)](Connection& db) {
+      upsertStep(db, executionId, step, kind, hasResult ? &encoded : nullptr);
+    }, kOneStatement);
   });
 }
 
 void SqliteStore::appendLog(const std::string& executionId, const LogRecord& line) {
   named("appendLog", executionId, [&] {
-    writer_->write([&](Connection& db) {
+    writer_->post([executionId, line](Connection& db) {
       auto insert = db.prepare(
           "INSERT INTO logs (execution_id, time, level, step, message) VALUES (?1, ?2, ?3, ?4, ?5)");
       insert->bind(1, executionId);
@@ -398,6 +402,10 @@ void SqliteStore::appendLog(const std::string& executionId, const LogRecord& lin
       insert->run();
     }, kOneStatement);
   });
+}
+
+void SqliteStore::flush() {
+  named("flush", "", [&] { writer_->write([](Connection&) {}, kOneStatement); });
 }
 
 void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,

@@ -80,6 +80,7 @@ class SqliteStore final : public Store {
   void finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                        const std::optional<std::string>& error,
                        const std::optional<std::string>& errorStep) override;
+  void flush() override;
   void resetForRetry(const std::string& executionId) override;
 
   std::optional<ExecutionRecord> execution(const std::string& id) override;

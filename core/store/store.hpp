@@ -105,7 +105,14 @@ struct ExecutionQuery {
 ///
 /// Durability: every mutating call returns only once its change is durable
 /// against a crash of the process (implementations may batch concurrent
-/// calls into one commit). Reads see every change whose call has returned.
+/// calls into one commit) — except the progress writes markRunning,
+/// recordStepStarted, recordStepFinished and appendLog, which may return
+/// before: they are applied in call order and are durable once a later
+/// waited call from the same thread (finishExecution, flush) returns. The
+/// engine relies on that: an execution's progress costs no commit waits,
+/// and nothing about it is reported before finishExecution. A crash before
+/// then loses nothing that was promised: the execution runs again.
+/// Reads see every change whose durability has been reached.
 /// Threads: all methods are safe to call from any thread.
 /// Errors: throws StoreError with a message naming the operation.
 class Store : public FireLedger {
@@ -132,6 +139,8 @@ class Store : public FireLedger {
   virtual void finishExecution(const std::string& executionId, ExecutionStatus status,
                                TimePoint endedAt, const std::optional<std::string>& error,
                                const std::optional<std::string>& errorStep) = 0;
+  /// Returns once every progress write made before it is durable.
+  virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run
   /// again after a crash (its logs stay) and sets it back to queued.
   virtual void resetForRetry(const std::string& executionId) = 0;
