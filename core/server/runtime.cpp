@@ -81,9 +81,37 @@ void Runtime::syncDeclaredInstances() {
       if (!existing || record.webhookToken != existing->webhookToken) store_->saveInstance(record);
     }
   }
-  for (const InstanceRecord& instance : store_->instances())
+  for (const InstanceRecord& instance : store_->instances()) {
+    rememberInstance(instance);
     if (IntegrationPtr integration = integrations_.find(instance.integrationKey))
       scheduleInstance(*integration, instance);
+  }
+}
+
+void Runtime::rememberInstance(const InstanceRecord& instance) {
+  std::unique_lock<std::shared_mutex> lock(tokensMutex_);
+  for (auto it = byToken_.begin(); it != byToken_.end(); ++it)
+    if (it->second.id == instance.id) {
+      byToken_.erase(it);
+      break;
+    }
+  if (!instance.webhookToken.empty()) byToken_[instance.webhookToken] = instance;
+}
+
+void Runtime::forgetInstance(const std::string& id) {
+  std::unique_lock<std::shared_mutex> lock(tokensMutex_);
+  for (auto it = byToken_.begin(); it != byToken_.end(); ++it)
+    if (it->second.id == id) {
+      byToken_.erase(it);
+      return;
+    }
+}
+
+std::optional<InstanceRecord> Runtime::instanceByToken(const std::string& token) const {
+  std::shared_lock<std::shared_mutex> lock(tokensMutex_);
+  auto it = byToken_.find(token);
+  if (it == byToken_.end()) return std::nullopt;
+  return it->second;
 }
 
 void Runtime::scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance) {
@@ -209,6 +237,7 @@ InstanceRecord Runtime::createInstance(const plexus::Json& body) {
   record.createdAt = nowMs();
   if (integration->trigger.kind == TriggerKind::Webhook) record.webhookToken = randomId(24);
   store_->saveInstance(record);
+  rememberInstance(record);
   scheduleInstance(*integration, record);
   return record;
 }
@@ -237,6 +266,7 @@ InstanceRecord Runtime::updateInstance(const std::string& id, const plexus::Json
     }
   }
   store_->saveInstance(*record);
+  rememberInstance(*record);
   if (integration) scheduleInstance(*integration, *record);
   return *record;
 }
@@ -244,6 +274,7 @@ InstanceRecord Runtime::updateInstance(const std::string& id, const plexus::Json
 void Runtime::deleteInstance(const std::string& id) {
   std::lock_guard<std::mutex> lock(instancesMutex_);
   if (!store_->deleteInstance(id)) throw RequestError(404, "no instance '" + id + "'");
+  forgetInstance(id);
   scheduler_->remove(id);
 }
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -57,6 +60,11 @@ class Runtime {
   /// Plugin refusals and YAML errors found at start, one line each.
   const std::vector<std::string>& loadErrors() const { return loadErrors_; }
 
+  /// The instance whose webhook token this is, from memory (the webhook hot
+  /// path does not touch the database). Kept in step with the store by the
+  /// instance-management calls below.
+  std::optional<InstanceRecord> instanceByToken(const std::string& token) const;
+
   /// `{public-url}/trigger/{token}`, or "" for schedule-triggered instances.
   std::string webhookUrl(const InstanceRecord& instance) const;
   /// The instance as GET /api/instances shows it (secrets masked).
@@ -80,6 +88,8 @@ class Runtime {
   void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
   void onScheduleFired(const std::string& instanceId, TimePoint dueAt);
   void validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const;
+  void rememberInstance(const InstanceRecord& instance);  // Requires instancesMutex_.
+  void forgetInstance(const std::string& id);             // Requires instancesMutex_.
 
   ServerSettings settings_;
   std::string publicUrl_;
@@ -89,7 +99,11 @@ class Runtime {
   IntegrationRegistry integrations_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::mutex instancesMutex_;
+  std::mutex instancesMutex_;  // Serialises instance changes (store + scheduler + cache).
+  // Webhook instances by token. Written under instancesMutex_ and
+  // tokensMutex_ (exclusive); read under tokensMutex_ (shared).
+  mutable std::shared_mutex tokensMutex_;
+  std::unordered_map<std::string, InstanceRecord> byToken_;
 };
 
 }  // namespace plexus::core

@@ -40,7 +40,7 @@ plexus::Json requestHeaders(const Poco::Net::HTTPServerRequest& request) {
 
 void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
                                    Poco::Net::HTTPServerResponse& response) {
-  auto instance = runtime_.store().instanceByToken(token_);
+  auto instance = runtime_.instanceByToken(token_);
   IntegrationPtr integration = instance ? runtime_.integrations().find(instance->integrationKey) : nullptr;
   if (!instance || !integration || !instance->enabled) {
     response.setKeepAlive(false);  // The body, if any, is left unread.
