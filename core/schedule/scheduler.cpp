@@ -51,6 +51,11 @@ void Scheduler::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
   }
+  for (int i = 0; i < kFiringThreads; ++i) {
+    shards_.push_back(std::make_unique<FiringShard>());
+    FiringShard& shard = *shards_.back();
+    shard.thread = std::thread([this, &shard] { fireLoop(shard); });
+  }
   thread_ = std::thread(&Scheduler::run, this);
 }
 
@@ -61,6 +66,42 @@ void Scheduler::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard<std::mutex> lock(shard->mutex);
+      shard->stopping = true;  // It fires what is already due, then exits.
+    }
+    shard->ready.notify_all();
+    shard->thread.join();
+  }
+  shards_.clear();
+}
+
+void Scheduler::handOver(DueFire fire) {
+  FiringShard& shard = *shards_[std::hash<std::string>{}(fire.instanceId) % shards_.size()];
+  {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    shard.queue.push_back(std::move(fire));
+  }
+  shard.ready.notify_one();
+}
+
+void Scheduler::fireLoop(FiringShard& shard) {
+  for (;;) {
+    DueFire next;
+    {
+      std::unique_lock<std::mutex> lock(shard.mutex);
+      shard.ready.wait(lock, [&] { return shard.stopping || !shard.queue.empty(); });
+      if (shard.queue.empty()) return;
+      next = std::move(shard.queue.front());
+      shard.queue.pop_front();
+    }
+    if (!fire(next.instanceId, next.due)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      retryLater(next.instanceId, next.version, next.due);
+      wake_.notify_all();
+    }
+  }
 }
 
 void Scheduler::upsert(const std::string& instanceId, Schedule schedule, MissedRunPolicy policy) {
@@ -146,10 +187,7 @@ void Scheduler::run() {
     scheduleEntry(instanceId, entry);
     const std::uint64_t version = entry.version;
 
-    lock.unlock();
-    const bool reachedLedger = fire(instanceId, due);
-    lock.lock();
-    if (!reachedLedger) retryLater(instanceId, version, due);
+    handOver(DueFire{instanceId, due, version});  // shards_ is fixed while run() lives.
   }
 }
 

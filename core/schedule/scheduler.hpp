@@ -29,6 +29,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -62,6 +64,8 @@ class Scheduler {
 
   /// The most missed runs MissedRunPolicy::All makes for one instance.
   static constexpr std::size_t kMaxMissedRuns = 1000;
+  /// Firing threads (see FiringShard).
+  static constexpr int kFiringThreads = 8;
   /// How long to wait before retrying a fire whose ledger write failed.
   static constexpr std::chrono::milliseconds kLedgerRetryDelay{1000};
 
@@ -113,7 +117,28 @@ class Scheduler {
   };
 
   static bool wakesLater(const HeapItem& a, const HeapItem& b) { return a.wakeAt > b.wakeAt; }
+  /// One due time handed from the timer thread to a firing thread.
+  struct DueFire {
+    std::string instanceId;
+    TimePoint due;
+    std::uint64_t version;
+  };
+
+  /// A firing thread and the due times handed to it. An instance always
+  /// goes to the same shard, so its own fires stay in order; several shards
+  /// fire at once, so many instances due together share commits in the
+  /// ledger instead of waiting for one commit each in turn.
+  struct FiringShard {
+    std::mutex mutex;  ///< Guards queue and stopping.
+    std::condition_variable ready;
+    std::deque<DueFire> queue;
+    bool stopping = false;
+    std::thread thread;
+  };
+
   void run();
+  void handOver(DueFire fire);
+  void fireLoop(FiringShard& shard);
   /// Records and fires; false when the ledger failed (nothing was fired).
   bool fire(const std::string& instanceId, TimePoint due);
   void retryLater(const std::string& instanceId, std::uint64_t version, TimePoint due);  // Requires mutex_.
@@ -135,6 +160,7 @@ class Scheduler {
   std::uint64_t nextVersion_ = 1;
   bool stopping_ = false;
   std::thread thread_;  ///< Touched only by start(), stop() and the destructor.
+  std::vector<std::unique_ptr<FiringShard>> shards_;  ///< Touched only by start(), stop() and the destructor.
 };
 
 /// The newest `limit` fire times of `schedule` in (after, upTo], oldest
