@@ -8,6 +8,9 @@
 namespace plexus::core {
 
 namespace {
+// Nothing cancels a running execution yet: stop() lets it finish, because a
+// cancelled step would be recorded as failed, while one cut off by a crash
+// runs again after the restart. Per-execution timeouts will set this.
 std::atomic<bool> gNeverCancelled{false};
 
 Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
