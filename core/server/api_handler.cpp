@@ -165,6 +165,9 @@ void ApiHandler::getStepResult(const std::string& id, const std::string& step, P
 }
 
 void ApiHandler::getFinalResult(const std::string& id, Poco::Net::HTTPServerResponse& response) {
+  // The GET that follows a synchronous 303 is served from memory.
+  if (auto recent = runtime_.recentFinalResult(id))
+    return sendStoredResult(response, *recent, runtime_.settings().maxResponseBytes);
   auto execution = runtime_.store().execution(id);
   if (!execution) throw RequestError(404, "no execution '" + id + "'");
   if (execution->status == ExecutionStatus::Failed)

@@ -2,6 +2,7 @@
 // one place and handed to the HTTP handlers by reference.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -65,6 +66,13 @@ class Runtime {
   /// instance-management calls below.
   std::optional<InstanceRecord> instanceByToken(const std::string& token) const;
 
+  /// Keeps a small final result of a synchronous execution in memory for
+  /// the GET that follows its 303 (it is already durable in the store; this
+  /// only saves re-reading it). Bounded; large results are not kept.
+  void rememberFinalResult(const std::string& executionId, const StoredResult& result);
+  /// A result kept by rememberFinalResult, if still there.
+  std::optional<StoredResult> recentFinalResult(const std::string& executionId) const;
+
   /// `{public-url}/trigger/{token}`, or "" for schedule-triggered instances.
   std::string webhookUrl(const InstanceRecord& instance) const;
   /// The instance as GET /api/instances shows it (secrets masked).
@@ -104,6 +112,10 @@ class Runtime {
   // tokensMutex_ (exclusive); read under tokensMutex_ (shared).
   mutable std::shared_mutex tokensMutex_;
   std::unordered_map<std::string, InstanceRecord> byToken_;
+  // Recent synchronous results, oldest first in recentOrder_; guarded by recentMutex_.
+  mutable std::mutex recentMutex_;
+  std::unordered_map<std::string, StoredResult> recentResults_;
+  std::deque<std::string> recentOrder_;
 };
 
 }  // namespace plexus::core

@@ -104,6 +104,7 @@ void WebhookHandler::replySynchronously(const std::string& executionId,
   if (static_cast<std::int64_t>(size) > settings.maxResponseBytes)
     return sendJson(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
                     {{"executionId", executionId}, {"error", responseLimitMessage(size, settings.maxResponseBytes)}});
+  if (outcome->result) runtime_.rememberFinalResult(executionId, *outcome->result);
   response.setStatusAndReason(HTTPResponse::HTTP_SEE_OTHER);
   response.set("Location", runtime_.publicUrl() + "/executions/" + executionId + "/result");
   response.setContentLength(0);
