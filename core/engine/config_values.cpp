@@ -1,5 +1,7 @@
 #include "engine/config_values.hpp"
 
+#include <algorithm>
+
 namespace plexus::core {
 
 namespace {
@@ -47,7 +49,10 @@ std::vector<std::string> secretValues(const IntegrationSpec& integration, const 
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& secret : secrets) {
+  // Longest first: a secret inside another must not leave the rest showing.
+  std::vector<std::string> ordered = secrets;
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& secret : ordered) {
     for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
       text.replace(pos, secret.size(), kMask), pos += std::char_traits<char>::length(kMask);
   }

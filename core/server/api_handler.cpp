@@ -74,19 +74,32 @@ plexus::Json describeExecution(const ExecutionRecord& execution) {
 bool ApiHandler::authorized(const Poco::Net::HTTPServerRequest& request) const {
   const std::string& token = runtime_.settings().apiToken;
   if (token.empty()) return true;
-  return request.get("Authorization", "") == "Bearer " + token;
+  const std::string given = request.get("Authorization", "");
+  const std::string expected = "Bearer " + token;
+  // Constant time in the token's bytes: no timing hint of a matching prefix.
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return difference == 0;
 }
 
 void ApiHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  Poco::URI uri(request.getURI());
-  std::vector<std::string> path = splitPath(uri.getPath());
+  // On an error the request body may be unread: the connection is closed
+  // so its bytes are not taken for the next request.
   try {
-    route(request.getMethod(), path, request, response);
+    Poco::URI uri(request.getURI());
+    route(request.getMethod(), splitPath(uri.getPath()), request, response);
   } catch (const RequestError& error) {
+    response.setKeepAlive(false);
     sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
   } catch (const PayloadError& error) {
+    response.setKeepAlive(false);
     sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const Poco::SyntaxException& error) {
+    response.setKeepAlive(false);
+    sendError(response, HTTPResponse::HTTP_BAD_REQUEST, "malformed URL: " + error.displayText());
   } catch (const std::exception& error) {
+    response.setKeepAlive(false);
     sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, error.what());
   }
 }

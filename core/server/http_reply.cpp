@@ -14,7 +14,9 @@ void sendBytes(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus
 
 void sendJson(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
               const plexus::Json& body) {
-  sendBytes(response, status, "application/json", describeBinaries(body).dump());
+  // Replace invalid UTF-8 (a plugin's log line in Latin-1) rather than fail.
+  sendBytes(response, status, "application/json",
+            describeBinaries(body).dump(-1, ' ', false, plexus::Json::error_handler_t::replace));
 }
 
 void sendError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,

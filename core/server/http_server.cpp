@@ -19,8 +19,9 @@ HttpServer::HttpServer(Runtime& runtime, const ServerSettings& settings) {
   params->setTimeout(Poco::Timespan(60, 0));
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(settings.host, static_cast<Poco::UInt16>(settings.port)), 1024);
   server_ = std::make_unique<Poco::Net::HTTPServer>(new RequestRouter(runtime), *pool_, socket, params);
-  server_->start();
 }
+
+void HttpServer::start() { server_->start(); }
 
 HttpServer::~HttpServer() { stop(); }
 

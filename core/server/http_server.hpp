@@ -16,8 +16,11 @@ namespace plexus::core {
 /// waiting for its execution occupies a sleeping thread, not a core.
 class HttpServer {
  public:
+  /// Binds the port; serves nothing until start().
   HttpServer(Runtime& runtime, const ServerSettings& settings);
   ~HttpServer();
+  /// Starts accepting connections.
+  void start();
   /// The bound port (useful with port 0).
   int port() const;
   /// Stops accepting and closes connections.

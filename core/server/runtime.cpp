@@ -226,6 +226,9 @@ void Runtime::validateConfigVars(const IntegrationSpec& integration, const plexu
     const ConfigVarSpec* spec = integration.configVar(key);
     if (!spec)
       throw RequestError(400, "integration '" + integration.key + "' has no config variable '" + key + "'");
+    if (spec->type == plexus::InputType::Secret && value == "********")
+      throw RequestError(400, "config variable '" + key + "' is a secret: send its real value, not the "
+                              "mask GET shows (leave it out to keep the current one)");
     if (!value.is_null() && !plexus::valueFitsType(value, spec->type))
       throw RequestError(400, "config variable '" + key + "' must be " + plexus::toString(spec->type) +
                                   ", got " + plexus::describeType(value));
@@ -241,6 +244,11 @@ void Runtime::validateConfigVars(const IntegrationSpec& integration, const plexu
 
 InstanceRecord Runtime::createInstance(const plexus::Json& body) {
   if (!body.is_object()) throw RequestError(400, "the request body must be a JSON object");
+  for (const char* field : {"integration", "name"})
+    if (body.contains(field) && !body[field].is_string())
+      throw RequestError(400, std::string("\"") + field + "\" must be a string");
+  if (body.contains("enabled") && !body["enabled"].is_boolean())
+    throw RequestError(400, "\"enabled\" must be true or false");
   std::string key = body.value("integration", "");
   std::string name = body.value("name", "");
   IntegrationPtr integration = integrations_.find(key);

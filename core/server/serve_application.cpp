@@ -20,6 +20,15 @@ namespace plexus::core {
 
 namespace {
 
+/// http://HOST:PORT, with an IPv6 host in brackets and a wildcard host
+/// replaced by loopback (a URL naming 0.0.0.0 reaches nobody).
+std::string defaultPublicUrl(std::string host, int port) {
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
 class ServeApplication : public Poco::Util::ServerApplication {
  protected:
   void defineOptions(Poco::Util::OptionSet& options) override {
@@ -68,11 +77,12 @@ class ServeApplication : public Poco::Util::ServerApplication {
       log.fatal(std::string("cannot start: ") + error.what());
       return EXIT_SOFTWARE;
     }
-    std::string publicUrl = settings.publicUrl.empty()
-                                ? "http://" + settings.host + ":" + std::to_string(server->port())
-                                : settings.publicUrl;
+    // Set before the first request can read it.
+    std::string publicUrl = settings.publicUrl.empty() ? defaultPublicUrl(settings.host, server->port())
+                                                       : settings.publicUrl;
     while (!publicUrl.empty() && publicUrl.back() == '/') publicUrl.pop_back();
     runtime->setPublicUrl(publicUrl);
+    server->start();
     log.information("plexus listening on %s:%d (public URL %s), data in %s", settings.host, server->port(),
                     publicUrl, settings.dataDir);
     for (const auto& instance : runtime->store().instances())

@@ -77,8 +77,15 @@ void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
     if (syncHeader.value_or(integration->synchronous)) return replySynchronously(executionId, response);
     sendJson(response, HTTPResponse::HTTP_OK, plexus::Json{{"executionId", executionId}});
   } catch (const PayloadError& error) {
-    if (error.status() == 413) response.setKeepAlive(false);
+    // The body may be unread: close the connection so its bytes are not
+    // taken for the next request.
+    response.setKeepAlive(false);
     sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const std::exception& error) {
+    // The store or the spool failed: the caller gets a JSON 500, and the
+    // plexus-execution-id header if an execution was already recorded.
+    response.setKeepAlive(false);
+    sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, error.what());
   }
 }
 

@@ -42,7 +42,11 @@ plexus::Json parseJson(std::string_view text, const std::string& what) {
 std::string urlDecode(std::string text) {
   std::replace(text.begin(), text.end(), '+', ' ');
   std::string decoded;
-  Poco::URI::decode(text, decoded);
+  try {
+    Poco::URI::decode(text, decoded);
+  } catch (const Poco::SyntaxException& error) {
+    throw PayloadError(400, "malformed percent-encoding in '" + text + "': " + error.displayText());
+  }
   return decoded;
 }
 

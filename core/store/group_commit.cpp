@@ -180,6 +180,10 @@ void GroupCommitWriter::reportPostedFailure(const std::exception_ptr& error) {
   } catch (const std::exception& failure) {
     Poco::Logger::get("plexus.store").error("a queued write to '%s' failed: %s", connection_->path(),
                                             std::string(failure.what()));
+  } catch (...) {
+    // Nothing more is known about it; it must not end the writer thread.
+    Poco::Logger::get("plexus.store").error("a queued write to '%s' failed with a non-standard exception",
+                                            connection_->path());
   }
 }
 

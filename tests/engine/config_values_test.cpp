@@ -33,3 +33,7 @@ TEST_CASE("secrets are masked in output and redacted from text", "[engine][confi
   REQUIRE(secrets == std::vector<std::string>{"s3cr3t-acme"});
   CHECK(redact("key s3cr3t-acme and s3cr3t-acme again", secrets) == "key ******** and ******** again");
 }
+
+TEST_CASE("a secret inside a longer secret does not leave the rest of the longer one showing", "[engine][config]") {
+  CHECK(redact("token abcdef", {"abc", "abcdef"}) == "token ********");
+}

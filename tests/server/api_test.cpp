@@ -60,6 +60,8 @@ TEST_CASE("the API lists and manages instances, integrations, components and exe
     CHECK_THAT(parse(badVar.body)["error"].get<std::string>(), Catch::Contains("no config variable 'bukket'"));
 
     REQUIRE(http("PATCH", api + "/instances/" + id, R"({"configVars": {"bucket": "moved"}})").status == 200);
+    CHECK(http("POST", api + "/instances", R"({"integration": "render-status", "name": 5})").status == 400);
+    CHECK(curl("'" + api + "/executions/%zz'").status == 400);  // Poco's own client refuses such a URL.
     HttpResult run = http("POST", url, R"({"renderId": 3})", {{"Content-Type", "application/json"}});
     std::string executionId = parse(run.body)["executionId"];
     json execution = waitForEnd(server, executionId);

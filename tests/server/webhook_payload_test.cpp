@@ -54,6 +54,17 @@ TEST_CASE("multipart parts are typed: JSON parsed, text strings, files binary, r
   CHECK(data["tag"][1]["data"] == "b");
 }
 
+TEST_CASE("malformed percent-encoding in a form body is refused with 400", "[server][payload]") {
+  try {
+    parseWebhookBody("a=%zz", "application/x-www-form-urlencoded");
+    FAIL("no error");
+  } catch (const PayloadError& error) {
+    CHECK(error.status() == 400);
+    CHECK_THAT(error.what(), Catch::StartsWith("malformed percent-encoding in 'a=%zz'") ||
+                                 Catch::StartsWith("malformed percent-encoding in '%zz'"));
+  }
+}
+
 TEST_CASE("malformed multipart is refused with 400", "[server][payload]") {
   CHECK_THROWS_MATCHES(parseWebhookBody("--a\r\n", "multipart/form-data"), PayloadError,
                        Catch::Matchers::Message("multipart/form-data body without a boundary parameter in Content-Type"));

@@ -194,6 +194,12 @@ TEST_CASE("webhook refusals store nothing and say why", "[server][webhook][e2e]"
     CHECK(executionCount() == before);
   }
 
+  SECTION("a malformed query string is 400 with a JSON error") {
+    HttpResult reply = http("POST", url + "?discount=50%", "{}", {{"Content-Type", "application/json"}});
+    CHECK(reply.status == 400);
+    CHECK_THAT(parse(reply.body)["error"].get<std::string>(), Catch::StartsWith("malformed percent-encoding"));
+  }
+
   SECTION("malformed multipart is 400") {
     std::size_t before = executionCount();
     HttpResult reply = http("POST", url, "no parts here", {{"Content-Type", "multipart/form-data; boundary=zz"}});
