@@ -34,10 +34,11 @@ void GroupCommitWriter::write(WriteRef work, Undo undo) {
   if (request.error) std::rethrow_exception(request.error);
 }
 
-void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo undo) {
+void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo undo, FailureCallback onFailure) {
   auto owned = std::make_unique<std::function<void(sqlite::Connection&)>>(std::move(work));
   auto* request = new Request(WriteRef(*owned), undo);  // Deleted by the writer thread (markDone).
   request->owned = std::move(owned);
+  request->onFailure = std::move(onFailure);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
@@ -160,7 +161,7 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
       waiting.push_back(request);
       continue;
     }
-    if (request->error) reportPostedFailure(request->error);
+    if (request->error) reportPostedFailure(*request);
     delete request;  // A posted write: nobody waits for it.
   }
   for (std::size_t i = 0; i < waiting.size(); ++i) waiting[i]->next = i + 1 < waiting.size() ? waiting[i + 1] : nullptr;
@@ -174,17 +175,17 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
   if (!waiting.empty()) waiting.front()->finish();
 }
 
-void GroupCommitWriter::reportPostedFailure(const std::exception_ptr& error) {
+void GroupCommitWriter::reportPostedFailure(const Request& request) {
+  std::string message = "a non-standard exception";
   try {
-    std::rethrow_exception(error);
+    std::rethrow_exception(request.error);
   } catch (const std::exception& failure) {
-    Poco::Logger::get("plexus.store").error("a queued write to '%s' failed: %s", connection_->path(),
-                                            std::string(failure.what()));
+    message = failure.what();
   } catch (...) {
     // Nothing more is known about it; it must not end the writer thread.
-    Poco::Logger::get("plexus.store").error("a queued write to '%s' failed with a non-standard exception",
-                                            connection_->path());
   }
+  Poco::Logger::get("plexus.store").error("a queued write to '%s' failed: %s", connection_->path(), message);
+  if (request.onFailure) request.onFailure(message);
 }
 
 }  // namespace plexus::core

@@ -79,8 +79,11 @@ class GroupCommitWriter {
   /// Queues `work` and returns at once, without waiting for its commit. It
   /// is applied in queue order, so it is durable once any later write()
   /// from the same thread has returned. Its failure cannot reach the caller:
-  /// it is logged (Poco logger "plexus.store") at error level.
-  void post(std::function<void(sqlite::Connection&)> work, Undo undo = Undo::Savepoint);
+  /// it is logged (Poco logger "plexus.store") at error level and handed to
+  /// `onFailure` (on the writer thread; it must be quick and not throw).
+  using FailureCallback = std::function<void(const std::string& message)>;
+  void post(std::function<void(sqlite::Connection&)> work, Undo undo = Undo::Savepoint,
+            FailureCallback onFailure = nullptr);
 
   /// Batches committed so far, and writes in them (for tests and metrics).
   std::uint64_t batchesCommitted() const;
@@ -110,6 +113,7 @@ class GroupCommitWriter {
     // Set for post(): the request owns its work, nobody waits for it, and
     // the writer thread deletes it once applied.
     std::unique_ptr<std::function<void(sqlite::Connection&)>> owned;
+    FailureCallback onFailure;
   };
 
   void run();
@@ -117,7 +121,7 @@ class GroupCommitWriter {
   void applyOne(Request& request);
   void failAll(std::vector<Request*>& batch, const std::exception_ptr& error);
   void markDone(std::vector<Request*>& batch);
-  void reportPostedFailure(const std::exception_ptr& error);
+  void reportPostedFailure(const Request& request);
 
   std::unique_ptr<sqlite::Connection> connection_;  // writer thread only
 

@@ -329,14 +329,14 @@ void SqliteStore::createExecution(const NewExecution& execution) {
 
 void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {
   named("markRunning", executionId, [&] {
-    writer_->post([executionId, startedAt](Connection& db) {
+    postProgress(executionId, [executionId, startedAt](Connection& db) {
       auto update = db.prepare(
           "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
       update->bind(1, executionId);
       update->bind(2, startedAt);
       update->run();
       if (db.changes() == 0) throwNoExecution(executionId);
-    }, kOneStatement);
+    });
   });
 }
 
@@ -370,8 +370,7 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
 
 void SqliteStore::recordStepStarted(const std::string& executionId, const StepRecord& step) {
   named("recordStepStarted", executionId + "/" + step.name, [&] {
-    writer_->post([executionId, step](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); },
-                  kOneStatement);
+    postProgress(executionId, [executionId, step](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); });
   });
 }
 
@@ -383,15 +382,15 @@ void SqliteStore::recordStepFinished(const std::string& executionId, const StepR
     std::string encoded = result ? encodeResult(*result) : std::string();
     const char* kind = !result ? nullptr : result->isStatus ? "status" : "data";
     bool hasResult = result.has_value();
-    writer_->post([executionId, step, kind, hasResult, encoded = std::move(encoded)](Connection& db) {
+    postProgress(executionId, [executionId, step, kind, hasResult, encoded = std::move(encoded)](Connection& db) {
       upsertStep(db, executionId, step, kind, hasResult ? &encoded : nullptr);
-    }, kOneStatement);
+    });
   });
 }
 
 void SqliteStore::appendLog(const std::string& executionId, const LogRecord& line) {
   named("appendLog", executionId, [&] {
-    writer_->post([executionId, line](Connection& db) {
+    postProgress(executionId, [executionId, line](Connection& db) {
       auto insert = db.prepare(
           "INSERT INTO logs (execution_id, time, level, step, message) VALUES (?1, ?2, ?3, ?4, ?5)");
       insert->bind(1, executionId);
@@ -400,8 +399,34 @@ void SqliteStore::appendLog(const std::string& executionId, const LogRecord& lin
       if (line.step.empty()) insert->bindNull(4); else insert->bind(4, line.step);
       insert->bind(5, line.message);
       insert->run();
-    }, kOneStatement);
+    });
   });
+}
+
+void SqliteStore::postProgress(const std::string& executionId, std::function<void(Connection&)> work) {
+  auto remember = [this, executionId](const std::string& message) {
+    std::lock_guard<std::mutex> lock(failuresMutex_);
+    progressFailures_.emplace(executionId, message);  // The first failure is the one to tell.
+  };
+  // A failing statement is remembered at once (a finishExecution later in
+  // the same batch must see it); a failed commit through onFailure.
+  writer_->post([work = std::move(work), remember](Connection& db) {
+    try {
+      work(db);
+    } catch (const std::exception& error) {
+      remember(error.what());
+      throw;  // The writer undoes the statement and logs it.
+    }
+  }, kOneStatement, remember);
+}
+
+std::optional<std::string> SqliteStore::takeProgressFailure(const std::string& executionId) {
+  std::lock_guard<std::mutex> lock(failuresMutex_);
+  auto it = progressFailures_.find(executionId);
+  if (it == progressFailures_.end()) return std::nullopt;
+  std::string message = std::move(it->second);
+  progressFailures_.erase(it);
+  return message;
 }
 
 void SqliteStore::flush() {
@@ -413,6 +438,12 @@ void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatu
                                   const std::optional<std::string>& errorStep) {
   named("finishExecution", executionId, [&] {
     writer_->write([&](Connection& db) {
+      // On the writer thread, after all the execution's queued progress was
+      // applied: if any of it failed, the execution must not look whole. It
+      // stays unfinished and runs again after a restart.
+      if (auto failure = takeProgressFailure(executionId))
+        throw StoreError("part of its progress could not be recorded (" + *failure +
+                         "); it stays unfinished and runs again after a restart");
       auto update = db.prepare(
           "UPDATE executions SET status = ?2, ended_at = ?3, error = ?4, error_step = ?5 WHERE id = ?1");
       update->bind(1, executionId);

@@ -19,12 +19,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+#include <mutex>
 #include <string>
 
 #include "store/payload_codec.hpp"
 #include "store/store.hpp"
 
 namespace plexus::core {
+
+namespace sqlite {
+class Connection;
+}  // namespace sqlite
 
 class GroupCommitWriter;
 class ReaderPool;
@@ -102,12 +110,21 @@ class SqliteStore final : public Store {
   SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
               std::unique_ptr<GroupCommitWriter> writer);
 
+  /// Queues a progress write of `executionId`; a failure is remembered so
+  /// that finishExecution refuses to end that execution as if it were whole.
+  void postProgress(const std::string& executionId, std::function<void(sqlite::Connection&)> work);
+  std::optional<std::string> takeProgressFailure(const std::string& executionId);
+
   std::string encodeResult(const StoredResult& result) const;
   StoredResult decodeResult(const std::string& kind, const std::string& text) const;
 
   const std::string databasePath_;
   const BlobDirectory blobs_;
   std::unique_ptr<ReaderPool> readers_;
+  // Executions whose queued progress failed, with why. Written by the writer
+  // thread, read by finishExecution's caller; guarded by failuresMutex_.
+  std::mutex failuresMutex_;
+  std::unordered_map<std::string, std::string> progressFailures_;
   std::unique_ptr<GroupCommitWriter> writer_;  // destroyed first: drains writes
 };
 

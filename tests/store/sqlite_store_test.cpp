@@ -411,3 +411,19 @@ TEST_CASE("progress writes are queued in order and durable once a later waited w
   CHECK(execution->logs.front().message == "line 0");
   CHECK(execution->logs.back().message == "line 199");
 }
+
+TEST_CASE("an execution whose queued progress failed cannot be finished as if it were whole",
+          "[store][executions]") {
+  TempDir temp;
+  auto store = SqliteStore::open(temp.str());
+  store->saveInstance(makeInstance("i1", "render-status", "acme", "tok-acme"));
+  store->markRunning("late", at(1));  // Queued; fails: there is no execution "late" yet.
+  store->createExecution(makeExecution("late", "i1", 2));
+  CHECK_THROWS_WITH(store->finishExecution("late", ExecutionStatus::Succeeded, at(3), std::nullopt, std::nullopt),
+                    Catch::Contains("finishExecution 'late'") &&
+                        Catch::Contains("part of its progress could not be recorded (there is no execution with id 'late'"));
+  CHECK(store->unfinishedExecutions() == std::vector<std::string>{"late"});  // It will run again.
+  // Told once: a later attempt that records its progress finishes normally.
+  store->markRunning("late", at(4));
+  CHECK_NOTHROW(store->finishExecution("late", ExecutionStatus::Succeeded, at(5), std::nullopt, std::nullopt));
+}
