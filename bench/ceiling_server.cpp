@@ -11,10 +11,8 @@
 // Two Poco pitfalls it avoids, as Plexus must: the thread pool and
 // HTTPServerParams::maxThreads are sized above the client's connection
 // count (else only that many connections are served, silently), and the id
-// comes from getrandom(2) without a lock (Poco's UUIDGenerator::createRandom
-// locks and reads /dev/urandom on every call).
-#include <sys/random.h>
-
+// comes from plexus::core::randomId: getrandom(2), no lock (Poco's
+// UUIDGenerator::createRandom locks and reads /dev/urandom on every call).
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -32,33 +30,10 @@
 #include <Poco/ThreadPool.h>
 #include <nlohmann/json.hpp>
 
+#include "util/ids.hpp"  // The same id generator as Plexus.
+
 namespace {
 
-/// 128 random bits, URL-safe base64 (22 characters), like Plexus' ids.
-std::string randomId() {
-  unsigned char raw[16];
-  std::size_t filled = 0;
-  while (filled < sizeof raw) {
-    ssize_t n = getrandom(raw + filled, sizeof raw - filled, 0);
-    if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
-    if (n > 0) filled += static_cast<std::size_t>(n);
-  }
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve(22);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char byte : raw) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 0x3F]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3F]);
-  return out;
-}
 
 void reply(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
            const std::string& body) {
@@ -75,7 +50,7 @@ class IntakeHandler : public Poco::Net::HTTPRequestHandler {
     Poco::StreamCopier::copyToString(request.stream(), body);
     nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) return reply(response, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST, R"({"error":"not JSON"})");
-    reply(response, Poco::Net::HTTPResponse::HTTP_OK, nlohmann::json{{"executionId", randomId()}}.dump());
+    reply(response, Poco::Net::HTTPResponse::HTTP_OK, nlohmann::json{{"executionId", plexus::core::randomId()}}.dump());
   }
 };
 
