@@ -22,7 +22,7 @@ Engine::Engine(Store& store, const ComponentCatalog& catalog, const IntegrationR
 
 Engine::~Engine() { stop(); }
 
-std::string Engine::newExecutionId() { return randomId(16); }
+std::string Engine::newExecutionId() { return timeOrderedId(); }
 
 void Engine::start() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -53,27 +53,53 @@ void Engine::enqueue(Job job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     waiting_.try_emplace(job.request.executionId);
-    queue_.push_back(std::move(job));
+    if (queue_.size() < options_.maxQueued && deferred_.empty()) {
+      queue_.push_back(std::move(job));
+    } else {
+      deferred_.push_back(Deferred{job.request.executionId, job.recovered});
+    }
   }
   wake_.notify_one();
 }
 
 std::size_t Engine::queuedCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return queue_.size();
+  return queue_.size() + deferred_.size();
 }
 
 void Engine::workerLoop() {
   for (;;) {
-    Job job;
+    std::optional<Job> job;
+    std::optional<Deferred> deferred;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !deferred_.empty(); });
       if (stopping_) return;  // Whatever is queued stays queued in the store.
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      if (!queue_.empty()) {
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      } else {
+        deferred = std::move(deferred_.front());
+        deferred_.pop_front();
+      }
     }
-    runJob(std::move(job));
+    if (deferred) {
+      try {
+        job = loadJob(deferred->executionId, deferred->recovered);
+      } catch (const std::exception& error) {
+        // The store could not be read: the execution stays queued there and
+        // runs after a restart. Tell any waiter now.
+        logger().error("execution %s: cannot read it back from the store: %s", deferred->executionId,
+                       std::string(error.what()));
+        ExecutionOutcome outcome;
+        outcome.executionId = deferred->executionId;
+        outcome.error = std::string("the store failed: ") + error.what();
+        finish(outcome);
+        continue;
+      }
+      if (!job) continue;
+    }
+    runJob(std::move(*job));
   }
 }
 
@@ -147,26 +173,39 @@ std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& exec
   return outcome;
 }
 
+std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool recovered) {
+  auto record = store_.execution(executionId);
+  if (!record) throw StoreError("the execution is missing from the store");
+  IntegrationPtr integration = integrations_.find(record->integrationKey);
+  auto instance = store_.instance(record->instanceId);
+  if (!integration || !instance) {
+    std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
+                                   : "instance '" + record->instanceId + "' no longer exists";
+    std::string message = (recovered ? "cannot run again after the restart: " : "cannot run: ") + why;
+    store_.appendLog(executionId, LogRecord{nowMs(), plexus::LogLevel::Error, "", message});
+    store_.finishExecution(executionId, ExecutionStatus::Failed, nowMs(), message, std::nullopt);
+    ExecutionOutcome outcome;
+    outcome.executionId = executionId;
+    outcome.error = message;
+    finish(outcome);
+    return std::nullopt;
+  }
+  ExecutionRequest request{executionId, integration, *instance, record->trigger,
+                           store_.triggerResults(executionId).value_or(plexus::Json())};
+  return Job{std::move(request), recovered};
+}
+
 std::size_t Engine::recoverUnfinished() {
   std::size_t count = 0;
   for (const std::string& id : store_.unfinishedExecutions()) {
-    auto record = store_.execution(id);
-    if (!record) continue;
-    IntegrationPtr integration = integrations_.find(record->integrationKey);
-    auto instance = store_.instance(record->instanceId);
-    if (!integration || !instance) {
-      std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
-                                     : "instance '" + record->instanceId + "' no longer exists";
-      store_.appendLog(id, LogRecord{nowMs(), plexus::LogLevel::Error, "",
-                                     "cannot run again after the restart: " + why});
-      store_.finishExecution(id, ExecutionStatus::Failed, nowMs(), "cannot run again after the restart: " + why,
-                             std::nullopt);
-      continue;
-    }
     store_.resetForRetry(id);
-    ExecutionRequest request{id, integration, *instance, record->trigger,
-                             store_.triggerResults(id).value_or(plexus::Json())};
-    enqueue(Job{std::move(request), true});
+    // Read back by a worker, like any execution past maxQueued.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      waiting_.try_emplace(id);
+      deferred_.push_back(Deferred{id, true});
+    }
+    wake_.notify_one();
     ++count;
   }
   return count;

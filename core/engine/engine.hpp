@@ -4,7 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +48,12 @@ class Engine {
  public:
   struct Options {
     int workers = 8;  ///< Executions that run at once.
+    /// Executions kept in memory, ready to run. Beyond this, a submitted
+    /// execution waits as just its id (its trigger results, instance and
+    /// everything else stay in the store, where submit put them) and is
+    /// read back when a worker gets to it: a burst costs a few dozen bytes
+    /// per waiting execution, not its whole payload.
+    std::size_t maxQueued = 1024;
   };
   using Completion = std::function<void(const ExecutionOutcome&)>;
 
@@ -63,7 +69,7 @@ class Engine {
   /// the next start (recoverUnfinished).
   void stop();
 
-  /// A new random execution id (128 bits, URL-safe).
+  /// A new execution id: time-ordered, with 96 random bits (timeOrderedId).
   static std::string newExecutionId();
 
   /// Records the execution durably, then queues it. Throws StoreError (and
@@ -81,12 +87,17 @@ class Engine {
   /// a crash). Returns how many.
   std::size_t recoverUnfinished();
 
-  /// Executions queued but not yet started.
+  /// Executions queued but not yet started (in memory or to read back).
   std::size_t queuedCount() const;
 
  private:
   struct Job {
     ExecutionRequest request;
+    bool recovered = false;
+  };
+  /// An execution past maxQueued: all it needs is in the store.
+  struct Deferred {
+    std::string executionId;
     bool recovered = false;
   };
 
@@ -95,18 +106,25 @@ class Engine {
   void finish(const ExecutionOutcome& outcome);
   std::optional<ExecutionOutcome> outcomeFromStore(const std::string& executionId);
   void enqueue(Job job);
+  /// Reads a deferred execution back from the store; nullopt (and the
+  /// execution ended as failed) when its integration or instance is gone.
+  std::optional<Job> loadJob(const std::string& executionId, bool recovered);
 
   Store& store_;
   const ComponentCatalog& catalog_;
   const IntegrationRegistry& integrations_;
   Options options_;
 
-  // Guarded by mutex_: the queue, the stop flag and, per in-flight
+  // Guarded by mutex_: the queues, the stop flag and, per in-flight
   // execution, the callbacks waiting for it. Workers own a Job once popped.
+  // `deferred_` is drained only once `queue_` is empty, and nothing joins
+  // `queue_` while `deferred_` holds any, so executions start in the order
+  // they were submitted.
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;
-  std::map<std::string, std::vector<Completion>> waiting_;
+  std::deque<Deferred> deferred_;
+  std::unordered_map<std::string, std::vector<Completion>> waiting_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

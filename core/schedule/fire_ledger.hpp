@@ -15,7 +15,9 @@ class FireLedger {
  public:
   virtual ~FireLedger() = default;
   /// Records that `instanceId` fired for `dueAt`. Returns false when that
-  /// fire was already recorded (it must not run again). Durable on return.
+  /// fire, or a later one of the same instance, was already recorded (it
+  /// must not run again): an instance's fires are recorded in due order, so
+  /// the latest is all a ledger needs to keep. Durable on return.
   virtual bool recordFire(const std::string& instanceId, TimePoint dueAt) = 0;
   /// The latest recorded due time for the instance, if any.
   virtual std::optional<TimePoint> lastFire(const std::string& instanceId) = 0;

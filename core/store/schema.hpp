@@ -7,11 +7,12 @@
 namespace plexus::core {
 
 /// The schema version this build writes.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 /// Creates the tables in an empty database, or migrates an older one, in
 /// one transaction. Throws StoreError when the file was written by a newer
 /// Plexus (a higher schema version) or is not a Plexus database.
-void migrateSchema(sqlite::Connection& connection);
+/// `targetVersion` is for tests that need a database of an older version.
+void migrateSchema(sqlite::Connection& connection, int targetVersion = kSchemaVersion);
 
 }  // namespace plexus::core

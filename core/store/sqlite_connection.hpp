@@ -134,6 +134,9 @@ class Connection {
   /// itself after some errors, such as a full disk).
   bool autocommit() const;
   const std::string& path() const { return path_; }
+  /// The raw handle, for the few C API calls this class does not wrap (the
+  /// WAL commit hook, checkpoints). Same threading rule as the connection.
+  sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;

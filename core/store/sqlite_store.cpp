@@ -8,6 +8,7 @@
 #include "store/group_commit.hpp"
 #include "store/reader_pool.hpp"
 #include "store/schema.hpp"
+#include "store/wal_checkpointer.hpp"
 
 namespace plexus::core {
 
@@ -66,11 +67,11 @@ std::unique_ptr<Connection> configureWriteConnection(const std::string& path, co
   }
   // NORMAL in WAL mode: commits survive a process crash; FULL: fsync per commit.
   connection->exec(options.fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  // Checkpoints run on the writer thread and fsync the database file; one
-  // every 8192 pages (32 MiB of WAL) instead of SQLite's 1000 keeps them off
-  // the hot path (~12% of the writer's time at the default). The WAL file is
-  // trimmed back to 64 MiB after a checkpoint if it grew past it.
-  connection->exec("PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864");
+  // Checkpoints are the WalCheckpointer's (off this connection's thread).
+  // The WAL file is trimmed back to 64 MiB when it starts over, if it grew
+  // past it. A 32 MiB page cache (filled only as used) keeps the pages the
+  // writer touches in memory instead of reading them back from the WAL.
+  connection->exec("PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768");
   migrateSchema(*connection);
   return connection;
 }
@@ -191,17 +192,21 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dataDirectory,
   createDirectory(directory, "data directory");
   createDirectory(directory / kBlobFolder, "blob directory");
   std::string databasePath = (directory / kDatabaseFile).string();
-  auto writer = std::make_unique<GroupCommitWriter>(openWriteConnection(databasePath, options));
+  auto connection = openWriteConnection(databasePath, options);
+  auto checkpointer = std::make_unique<WalCheckpointer>(databasePath, options.busyTimeoutMs, WalCheckpointer::Options{});
+  checkpointer->attach(*connection);
+  auto writer = std::make_unique<GroupCommitWriter>(std::move(connection));
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(databasePath),
                                                       (directory / kBlobFolder).string(), options,
-                                                      std::move(writer)));
+                                                      std::move(checkpointer), std::move(writer)));
 }
 
 SqliteStore::SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
-                         std::unique_ptr<GroupCommitWriter> writer)
+                         std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<GroupCommitWriter> writer)
     : databasePath_(std::move(databasePath)),
       blobs_(std::move(blobDirectory), options.fullSync),
       readers_(std::make_unique<ReaderPool>(databasePath_, options.busyTimeoutMs, options.maxIdleReaders)),
+      checkpointer_(std::move(checkpointer)),
       writer_(std::move(writer)) {
   blobs_.removeStaleTemporaries();
 }
@@ -294,7 +299,7 @@ bool SqliteStore::deleteInstance(const std::string& id) {
   return named("deleteInstance", id, [&] {
     bool deleted = false;
     writer_->write([&](Connection& db) {
-      auto fires = db.prepare("DELETE FROM fires WHERE instance_id = ?1");
+      auto fires = db.prepare("DELETE FROM last_fires WHERE instance_id = ?1");
       fires->bind(1, id);
       fires->run();
       auto instance = db.prepare("DELETE FROM instances WHERE id = ?1");
@@ -512,10 +517,10 @@ std::vector<ExecutionRecord> SqliteStore::executions(const ExecutionQuery& query
     // One literal per filter combination: each is prepared once per connection.
     const char* sql =
         query.instanceId && query.status
-            ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 AND status = ?3 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
-        : query.instanceId ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
-        : query.status     ? PLEXUS_EXECUTION_COLUMNS "WHERE status = ?3 ORDER BY queued_at DESC, seq DESC LIMIT ?1"
-                           : PLEXUS_EXECUTION_COLUMNS "ORDER BY queued_at DESC, seq DESC LIMIT ?1";
+            ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 AND status = ?3 ORDER BY seq DESC LIMIT ?1"
+        : query.instanceId ? PLEXUS_EXECUTION_COLUMNS "WHERE instance_id = ?2 ORDER BY seq DESC LIMIT ?1"
+        : query.status     ? PLEXUS_EXECUTION_COLUMNS "WHERE status = ?3 ORDER BY seq DESC LIMIT ?1"
+                           : PLEXUS_EXECUTION_COLUMNS "ORDER BY seq DESC LIMIT ?1";
     auto rows = db->prepare(sql);
     rows->bind(1, std::max(query.limit, 0));  // SQLite reads a negative LIMIT as "no limit"
     if (query.instanceId) rows->bind(2, *query.instanceId);
@@ -561,7 +566,7 @@ std::vector<std::string> SqliteStore::unfinishedExecutions() {
   return named("unfinishedExecutions", "all", [&] {
     auto db = readers_->acquire();
     auto query = db->prepare(
-        "SELECT id FROM executions WHERE status IN ('queued', 'running') ORDER BY queued_at, seq");
+        "SELECT id FROM executions WHERE status IN ('queued', 'running') ORDER BY seq");
     std::vector<std::string> ids;
     while (query->step()) ids.push_back(query->text(0));
     return ids;
@@ -605,7 +610,11 @@ bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
   return named("recordFire", instanceId + " at " + formatIsoSeconds(dueAt), [&] {
     bool first = false;
     writer_->write([&](Connection& db) {
-      auto insert = db.prepare("INSERT OR IGNORE INTO fires (instance_id, due_at) VALUES (?1, ?2)");
+      // Fires come in due order per instance: a due time at or before the
+      // last recorded one has fired already.
+      auto insert = db.prepare(
+          "INSERT INTO last_fires (instance_id, due_at) VALUES (?1, ?2) ON CONFLICT (instance_id) "
+          "DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at > last_fires.due_at");
       insert->bind(1, instanceId);
       insert->bind(2, dueAt);
       insert->run();
@@ -618,7 +627,7 @@ bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
 std::optional<TimePoint> SqliteStore::lastFire(const std::string& instanceId) {
   return named("lastFire", instanceId, [&]() -> std::optional<TimePoint> {
     auto db = readers_->acquire();
-    auto query = db->prepare("SELECT MAX(due_at) FROM fires WHERE instance_id = ?1");
+    auto query = db->prepare("SELECT due_at FROM last_fires WHERE instance_id = ?1");
     query->bind(1, instanceId);
     if (!query->step()) return std::nullopt;
     return query->optionalTime(0);

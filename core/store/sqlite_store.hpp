@@ -36,6 +36,7 @@ class Connection;
 
 class GroupCommitWriter;
 class ReaderPool;
+class WalCheckpointer;
 
 class SqliteStore final : public Store {
  public:
@@ -108,7 +109,7 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
-              std::unique_ptr<GroupCommitWriter> writer);
+              std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<GroupCommitWriter> writer);
 
   /// Queues a progress write of `executionId`; a failure is remembered so
   /// that finishExecution refuses to end that execution as if it were whole.
@@ -125,6 +126,7 @@ class SqliteStore final : public Store {
   // thread, read by finishExecution's caller; guarded by failuresMutex_.
   std::mutex failuresMutex_;
   std::unordered_map<std::string, std::string> progressFailures_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // called by the writer: outlives it
   std::unique_ptr<GroupCommitWriter> writer_;  // destroyed first: drains writes
 };
 

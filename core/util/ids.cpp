@@ -2,10 +2,14 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "util/time.hpp"
 
 namespace plexus::core {
 
@@ -36,6 +40,16 @@ std::string randomId(std::size_t bytes) {
   }
   if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 0x3F]);
   return out;
+}
+
+std::string timeOrderedId() {
+  // base64url's characters, sorted by ASCII code, so text order is time order.
+  static const char kSorted[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+  constexpr int kTimeChars = 8;  // 48 bits: milliseconds until the year 10889
+  auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, nowMs().time_since_epoch().count()));
+  std::string out(kTimeChars, '-');
+  for (int i = kTimeChars - 1; i >= 0; --i, ms >>= 6) out[static_cast<std::size_t>(i)] = kSorted[ms & 0x3F];
+  return out + randomId(12);
 }
 
 }  // namespace plexus::core

@@ -1,6 +1,7 @@
 // The engine against a real SQLite store and in-test components.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -222,4 +223,32 @@ TEST_CASE_METHOD(EngineFixture, "waiting on an execution that already ended answ
   REQUIRE(again);
   CHECK(again->status == ExecutionStatus::Succeeded);
   CHECK(again->result->data == 1);
+}
+
+TEST_CASE_METHOD(EngineFixture, "executions past maxQueued wait as ids and are read back from the store in order",
+                 "[engine][queue]") {
+  IntegrationSpec spec;
+  spec.steps = {step("first", "echo", {{"value", "{{ trigger.results.n }}"}})};
+  spec.key = "it";
+  spec.name = "It";
+  registry.replaceAll({spec});
+  engine = std::make_unique<Engine>(*store, catalog, registry, Engine::Options{1, 3});
+  InstanceRecord target = instance();
+  std::vector<std::string> ids;
+  for (int n = 0; n < 20; ++n) {
+    ids.push_back(Engine::newExecutionId());
+    engine->submit({ids.back(), registry.find("it"), target, "manual", Json{{"n", n}}});
+  }
+  CHECK(engine->queuedCount() == 20);  // 3 in memory, 17 as ids
+  engine->start();
+  std::vector<TimePoint> started;
+  for (int n = 0; n < 20; ++n) {
+    auto outcome = engine->waitFor(ids[n], std::chrono::seconds(30));
+    REQUIRE(outcome);
+    CHECK(outcome->status == ExecutionStatus::Succeeded);
+    CHECK(outcome->result->data == n);  // trigger results read back from the store
+    started.push_back(*store->execution(ids[n])->startedAt);
+  }
+  CHECK(std::is_sorted(started.begin(), started.end()));  // one worker: submission order
+  CHECK(engine->queuedCount() == 0);
 }

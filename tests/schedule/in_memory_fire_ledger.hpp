@@ -22,9 +22,10 @@ class InMemoryFireLedger : public FireLedger {
       --failuresLeft_;
       throw std::runtime_error("database is locked");
     }
-    if (!fires_.insert({instanceId, dueAt}).second) return false;
-    auto& last = last_[instanceId];
-    last = std::max(last, dueAt);
+    auto last = last_.find(instanceId);
+    if (last != last_.end() && dueAt <= last->second) return false;  // as the store: due order per instance
+    fires_.insert({instanceId, dueAt});
+    last_[instanceId] = dueAt;
     return true;
   }
 

@@ -274,23 +274,25 @@ TEST_CASE("an execution records its run: steps, results, logs and end state", "[
   }
 }
 
+// "Newest" is the order executions were recorded in (which queued_at follows
+// in a running server, its clock aside).
 TEST_CASE("executions are listed newest first, filtered and limited", "[store][executions]") {
   TempDir temp;
   auto store = SqliteStore::open(temp.str());
   store->createExecution(makeExecution("a1", "A", 100));
   store->createExecution(makeExecution("b1", "B", 200));
   store->createExecution(makeExecution("a2", "A", 300));
-  store->createExecution(makeExecution("a3", "A", 300));  // same time: creation order breaks the tie
-  store->createExecution(makeExecution("b2", "B", 50));   // queued earliest, created last
+  store->createExecution(makeExecution("a3", "A", 300));
+  store->createExecution(makeExecution("b2", "B", 50));   // an earlier clock reading, but recorded last
   store->markRunning("a2", at(400));
   store->finishExecution("a2", ExecutionStatus::Succeeded, at(500), std::nullopt, std::nullopt);
   store->markRunning("b1", at(400));
   store->flush();
 
   ExecutionQuery all;
-  CHECK(idsOf(store->executions(all)) == std::vector<std::string>{"a3", "a2", "b1", "a1", "b2"});
+  CHECK(idsOf(store->executions(all)) == std::vector<std::string>{"b2", "a3", "a2", "b1", "a1"});
   all.limit = 2;
-  CHECK(idsOf(store->executions(all)) == std::vector<std::string>{"a3", "a2"});
+  CHECK(idsOf(store->executions(all)) == std::vector<std::string>{"b2", "a3"});
   all.limit = 0;
   CHECK(store->executions(all).empty());
 
@@ -300,7 +302,7 @@ TEST_CASE("executions are listed newest first, filtered and limited", "[store][e
 
   ExecutionQuery queued;
   queued.status = ExecutionStatus::Queued;
-  CHECK(idsOf(store->executions(queued)) == std::vector<std::string>{"a3", "a1", "b2"});
+  CHECK(idsOf(store->executions(queued)) == std::vector<std::string>{"b2", "a3", "a1"});
 
   ExecutionQuery queuedOfB;
   queuedOfB.instanceId = "B";
@@ -312,7 +314,7 @@ TEST_CASE("executions are listed newest first, filtered and limited", "[store][e
     CHECK(store->executions(ExecutionQuery{}).front().logs.empty());
   }
   SECTION("unfinished executions are queued or running, oldest first") {
-    CHECK(store->unfinishedExecutions() == std::vector<std::string>{"b2", "a1", "b1", "a3"});
+    CHECK(store->unfinishedExecutions() == std::vector<std::string>{"a1", "b1", "a3", "b2"});
   }
 }
 
@@ -364,13 +366,13 @@ TEST_CASE("a step recorded again replaces its earlier record and result", "[stor
   CHECK(store->stepResult("e1", "s")->data == "second");
 }
 
-TEST_CASE("recordFire is true only the first time, and lastFire is the latest due time", "[store][fires]") {
+TEST_CASE("recordFire is true only for a due time after the last, and lastFire is the latest due time", "[store][fires]") {
   TempDir temp;
   auto store = SqliteStore::open(temp.str());
   CHECK_FALSE(store->lastFire("i1"));
   CHECK(store->recordFire("i1", at(120'000)));
   CHECK_FALSE(store->recordFire("i1", at(120'000)));
-  CHECK(store->recordFire("i1", at(60'000)));
+  CHECK_FALSE(store->recordFire("i1", at(60'000)));  // before the last: fires come in due order
   CHECK(store->recordFire("i2", at(120'000)));
   CHECK(store->lastFire("i1") == at(120'000));
   CHECK(store->recordFire("i1", at(180'000)));

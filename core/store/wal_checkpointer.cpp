@@ -1,0 +1,96 @@
+#include "store/wal_checkpointer.hpp"
+
+#include <sqlite3.h>
+
+#include <Poco/Logger.h>
+
+namespace plexus::core {
+
+namespace {
+Poco::Logger& logger() { return Poco::Logger::get("plexus.store"); }
+
+/// Runs a passive checkpoint on `db`; returns the frames now in the
+/// database, or -1 when it could not run (another checkpoint holds the lock).
+int passiveCheckpoint(sqlite3* db) {
+  int logFrames = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return -1;
+  if (rc != SQLITE_OK) {
+    // Not fatal: the WAL keeps the data; the next commit tries again.
+    logger().warning("WAL checkpoint failed: %s", std::string(sqlite3_errstr(rc)));
+    return -1;
+  }
+  return copied;  // -1 when the connection does not see a WAL
+}
+}  // namespace
+
+WalCheckpointer::WalCheckpointer(const std::string& databasePath, int busyTimeoutMs, Options options)
+    : options_(options),
+      connection_(std::make_unique<sqlite::Connection>(databasePath, sqlite::Connection::Mode::ReadWriteCreate,
+                                                       busyTimeoutMs)),
+      thread_() {
+  // A fresh connection has not read the file yet and does not know it is in
+  // WAL mode: its checkpoints would do nothing.
+  if (connection_->queryText("PRAGMA journal_mode") != "wal")
+    throw StoreError("the database '" + databasePath + "' is not in WAL mode; it cannot be checkpointed beside the writer");
+  thread_ = std::thread([this] { run(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void WalCheckpointer::attach(sqlite::Connection& writer) {
+  writer.exec("PRAGMA wal_autocheckpoint = 0");
+  // Replaces SQLite's own hook (the automatic checkpoint is one).
+  sqlite3_wal_hook(writer.handle(), &WalCheckpointer::onCommit, this);
+}
+
+int WalCheckpointer::onCommit(void* self, sqlite3* writer, const char* /*database*/, int frames) {
+  static_cast<WalCheckpointer*>(self)->afterCommit(writer, frames);
+  return SQLITE_OK;  // The commit itself succeeded whatever happens here.
+}
+
+void WalCheckpointer::afterCommit(sqlite3* writer, int frames) {
+  if (frames < lastFrames_) backfilled_.store(0);  // The WAL started over.
+  lastFrames_ = frames;
+  if (frames < options_.backgroundFrames) return;
+  if (frames - backfilled_.load() <= options_.finishFrames || frames >= options_.forceFrames) {
+    int copied = passiveCheckpoint(writer);
+    if (copied >= 0) {
+      backfilled_.store(copied);
+      ++writerRuns_;
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (requested_) return;
+    requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void WalCheckpointer::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || requested_; });
+    if (stopping_) return;
+    lock.unlock();
+    int copied = passiveCheckpoint(connection_->handle());
+    if (copied >= 0) {
+      backfilled_.store(copied);
+      ++backgroundRuns_;
+    }
+    lock.lock();
+    requested_ = false;
+  }
+}
+
+}  // namespace plexus::core
