@@ -39,6 +39,13 @@ void Engine::stop() {
   wake_.notify_all();
   for (auto& worker : workers_) worker.join();
   workers_.clear();
+  // Executions whose end is still queued in the store call back into this
+  // engine once it commits: wait for that before anything is destroyed.
+  try {
+    store_.flush();
+  } catch (const StoreError& error) {
+    logger().error("stopping: the store did not confirm the last executions' end: %s", std::string(error.what()));
+  }
 }
 
 void Engine::submit(ExecutionRequest request) {
@@ -105,18 +112,41 @@ void Engine::workerLoop() {
 
 void Engine::runJob(Job job) {
   ExecutionRunner runner(store_, catalog_, gNeverCancelled);
-  ExecutionOutcome outcome;
+  auto outcome = std::make_shared<ExecutionOutcome>();
   try {
-    outcome = runner.run(job.request, job.recovered);
-  } catch (const std::exception& error) {
-    // The store failed mid-run: the execution stays unfinished in the store
-    // and runs again after a restart. Tell any waiter what happened.
-    logger().error("execution %s: %s", job.request.executionId, std::string(error.what()));
-    outcome.executionId = job.request.executionId;
-    outcome.status = ExecutionStatus::Failed;
-    outcome.error = std::string("the store failed: ") + error.what();
+    *outcome = runner.run(job.request, job.recovered);
+    // Not waited for: the worker takes the next execution while this end
+    // state waits for its commit, so commits carry many executions. Waiters
+    // are told once it is durable, never before.
+    store_.finishExecutionLater(outcome->executionId, outcome->status, outcome->endedAt, outcome->error,
+                                outcome->errorStep, [this, outcome](std::exception_ptr failure) {
+                                  if (failure) failStoreWise(*outcome, failure);
+                                  finish(*outcome);
+                                });
+  } catch (const std::exception&) {
+    outcome->executionId = job.request.executionId;
+    failStoreWise(*outcome, std::current_exception());
+    finish(*outcome);
   }
-  finish(outcome);
+}
+
+void Engine::failStoreWise(ExecutionOutcome& outcome, const std::exception_ptr& failure) {
+  // The store failed: the execution stays unfinished there and runs again
+  // after a restart. Tell any waiter what happened.
+  std::string message = "unknown error";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& error) {
+    message = error.what();
+  } catch (...) {
+    // Runs on the store's writer thread, which must not end: report what we can.
+    message = "a non-standard exception";
+  }
+  logger().error("execution %s: %s", outcome.executionId, message);
+  outcome.status = ExecutionStatus::Failed;
+  outcome.result.reset();
+  outcome.error = "the store failed: " + message;
+  outcome.errorStep.reset();
 }
 
 void Engine::finish(const ExecutionOutcome& outcome) {

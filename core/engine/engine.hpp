@@ -34,6 +34,7 @@ struct ExecutionOutcome {
   std::optional<StoredResult> result;  ///< The final step's output, when it succeeded.
   std::optional<std::string> error;
   std::optional<std::string> errorStep;
+  TimePoint endedAt{};
   /// Keeps loaded the component libraries whose objects `result` may hold.
   std::vector<LoadedComponentPtr> keepAlive;
 };
@@ -104,6 +105,8 @@ class Engine {
   void workerLoop();
   void runJob(Job job);
   void finish(const ExecutionOutcome& outcome);
+  /// Turns `outcome` into "failed: the store failed: ..." and logs it.
+  void failStoreWise(ExecutionOutcome& outcome, const std::exception_ptr& failure);
   std::optional<ExecutionOutcome> outcomeFromStore(const std::string& executionId);
   void enqueue(Job job);
   /// Reads a deferred execution back from the store; nullopt (and the

@@ -130,14 +130,13 @@ ExecutionOutcome ExecutionRunner::run(const ExecutionRequest& request, bool reco
       outcome.status = ExecutionStatus::Failed;
       outcome.error = message;
       outcome.errorStep = step.name;
-      store_.finishExecution(request.executionId, ExecutionStatus::Failed, nowMs(), message, step.name);
+      outcome.endedAt = nowMs();
       return outcome;
     }
   }
   outcome.status = ExecutionStatus::Succeeded;
   outcome.result = std::move(last);
-  store_.finishExecution(request.executionId, ExecutionStatus::Succeeded, nowMs(), std::nullopt,
-                         std::nullopt);
+  outcome.endedAt = nowMs();
   return outcome;
 }
 

@@ -34,11 +34,13 @@ void GroupCommitWriter::write(WriteRef work, Undo undo) {
   if (request.error) std::rethrow_exception(request.error);
 }
 
-void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo undo, FailureCallback onFailure) {
+void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo undo, FailureCallback onFailure,
+                             DoneCallback onDone) {
   auto owned = std::make_unique<std::function<void(sqlite::Connection&)>>(std::move(work));
   auto* request = new Request(WriteRef(*owned), undo);  // Deleted by the writer thread (markDone).
   request->owned = std::move(owned);
   request->onFailure = std::move(onFailure);
+  request->onDone = std::move(onDone);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
@@ -162,6 +164,7 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
       continue;
     }
     if (request->error) reportPostedFailure(*request);
+    if (request->onDone) request->onDone(request->error);
     delete request;  // A posted write: nobody waits for it.
   }
   for (std::size_t i = 0; i < waiting.size(); ++i) waiting[i]->next = i + 1 < waiting.size() ? waiting[i + 1] : nullptr;

@@ -81,9 +81,13 @@ class GroupCommitWriter {
   /// from the same thread has returned. Its failure cannot reach the caller:
   /// it is logged (Poco logger "plexus.store") at error level and handed to
   /// `onFailure` (on the writer thread; it must be quick and not throw).
+  /// `onDone`, when given, is called on the writer thread once the write's
+  /// batch has committed (with nullptr) or once it failed (with the error),
+  /// after `onFailure`. It must be quick and must not block on this writer.
   using FailureCallback = std::function<void(const std::string& message)>;
+  using DoneCallback = std::function<void(std::exception_ptr failure)>;
   void post(std::function<void(sqlite::Connection&)> work, Undo undo = Undo::Savepoint,
-            FailureCallback onFailure = nullptr);
+            FailureCallback onFailure = nullptr, DoneCallback onDone = nullptr);
 
   /// Batches committed so far, and writes in them (for tests and metrics).
   std::uint64_t batchesCommitted() const;
@@ -114,6 +118,7 @@ class GroupCommitWriter {
     // the writer thread deletes it once applied.
     std::unique_ptr<std::function<void(sqlite::Connection&)>> owned;
     FailureCallback onFailure;
+    DoneCallback onDone;
   };
 
   void run();

@@ -438,27 +438,55 @@ void SqliteStore::flush() {
   named("flush", "", [&] { writer_->write([](Connection&) {}, kOneStatement); });
 }
 
+void SqliteStore::applyFinish(Connection& db, const std::string& executionId, ExecutionStatus status,
+                              TimePoint endedAt, const std::optional<std::string>& error,
+                              const std::optional<std::string>& errorStep) {
+  // On the writer thread, after all the execution's queued progress was
+  // applied: if any of it failed, the execution must not look whole. It
+  // stays unfinished and runs again after a restart.
+  if (auto failure = takeProgressFailure(executionId))
+    throw StoreError("part of its progress could not be recorded (" + *failure +
+                     "); it stays unfinished and runs again after a restart");
+  auto update = db.prepare(
+      "UPDATE executions SET status = ?2, ended_at = ?3, error = ?4, error_step = ?5 WHERE id = ?1");
+  update->bind(1, executionId);
+  update->bind(2, toString(status));
+  update->bind(3, endedAt);
+  update->bind(4, error);
+  update->bind(5, errorStep);
+  update->run();
+  if (db.changes() == 0) throwNoExecution(executionId);
+}
+
 void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                                   const std::optional<std::string>& error,
                                   const std::optional<std::string>& errorStep) {
   named("finishExecution", executionId, [&] {
-    writer_->write([&](Connection& db) {
-      // On the writer thread, after all the execution's queued progress was
-      // applied: if any of it failed, the execution must not look whole. It
-      // stays unfinished and runs again after a restart.
-      if (auto failure = takeProgressFailure(executionId))
-        throw StoreError("part of its progress could not be recorded (" + *failure +
-                         "); it stays unfinished and runs again after a restart");
-      auto update = db.prepare(
-          "UPDATE executions SET status = ?2, ended_at = ?3, error = ?4, error_step = ?5 WHERE id = ?1");
-      update->bind(1, executionId);
-      update->bind(2, toString(status));
-      update->bind(3, endedAt);
-      update->bind(4, error);
-      update->bind(5, errorStep);
-      update->run();
-      if (db.changes() == 0) throwNoExecution(executionId);
-    }, kOneStatement);
+    writer_->write([&](Connection& db) { applyFinish(db, executionId, status, endedAt, error, errorStep); },
+                   kOneStatement);
+  });
+}
+
+void SqliteStore::finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
+                                       const std::optional<std::string>& error,
+                                       const std::optional<std::string>& errorStep, Done whenDone) {
+  named("finishExecution", executionId, [&] {
+    writer_->post(
+        [this, executionId, status, endedAt, error, errorStep](Connection& db) {
+          applyFinish(db, executionId, status, endedAt, error, errorStep);
+        },
+        kOneStatement, nullptr,
+        [executionId, whenDone = std::move(whenDone)](std::exception_ptr failure) {
+          if (!failure) return whenDone(nullptr);
+          try {  // name the operation, as the waited calls do
+            std::rethrow_exception(failure);
+          } catch (const std::exception& error) {
+            whenDone(std::make_exception_ptr(
+                StoreError("store: finishExecution '" + executionId + "' failed: " + error.what())));
+          } catch (...) {
+            whenDone(failure);  // not a std::exception: passed on as it is
+          }
+        });
   });
 }
 

@@ -89,6 +89,9 @@ class SqliteStore final : public Store {
   void finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                        const std::optional<std::string>& error,
                        const std::optional<std::string>& errorStep) override;
+  void finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
+                            const std::optional<std::string>& error, const std::optional<std::string>& errorStep,
+                            Done whenDone) override;
   void flush() override;
   void resetForRetry(const std::string& executionId) override;
 
@@ -115,6 +118,10 @@ class SqliteStore final : public Store {
   /// that finishExecution refuses to end that execution as if it were whole.
   void postProgress(const std::string& executionId, std::function<void(sqlite::Connection&)> work);
   std::optional<std::string> takeProgressFailure(const std::string& executionId);
+  /// finishExecution's statement, on the writer thread.
+  void applyFinish(sqlite::Connection& db, const std::string& executionId, ExecutionStatus status,
+                   TimePoint endedAt, const std::optional<std::string>& error,
+                   const std::optional<std::string>& errorStep);
 
   std::string encodeResult(const StoredResult& result) const;
   StoredResult decodeResult(const std::string& kind, const std::string& text) const;

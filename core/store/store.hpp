@@ -3,6 +3,8 @@
 // a PostgreSQL one shared by several nodes.
 #pragma once
 
+#include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -139,6 +141,17 @@ class Store : public FireLedger {
   virtual void finishExecution(const std::string& executionId, ExecutionStatus status,
                                TimePoint endedAt, const std::optional<std::string>& error,
                                const std::optional<std::string>& errorStep) = 0;
+  /// As finishExecution, without waiting: `whenDone` is called once the end
+  /// state is durable (with nullptr), or could not be recorded (with the
+  /// error; the execution then stays unfinished and runs again after a
+  /// restart). It runs on a store thread: it must be quick, must not throw
+  /// and must not wait for another store write. Why: a worker that waited
+  /// for each execution's commit would hand the store one execution per
+  /// commit; not waiting lets one commit carry many.
+  using Done = std::function<void(std::exception_ptr failure)>;
+  virtual void finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
+                                    const std::optional<std::string>& error,
+                                    const std::optional<std::string>& errorStep, Done whenDone) = 0;
   /// Returns once every progress write made before it is durable.
   virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -100,4 +101,26 @@ TEST_CASE("the writer commits queued writes before it stops", "[store][group-com
     for (auto& thread : threads) thread.join();
   }
   CHECK(rows(path) == 4);
+}
+
+TEST_CASE("a posted write's completion is called after its commit, or with its error", "[store][group-commit]") {
+  TempDir temp;
+  std::string path = temp.sub("t.db");
+  auto writer = std::make_unique<GroupCommitWriter>(openTable(path));
+  std::promise<long long> rowsWhenDone;
+  std::promise<std::string> failure;
+  writer->post([](sqlite::Connection& db) { insert(db, "a"); }, GroupCommitWriter::Undo::Statement, nullptr,
+               [&](std::exception_ptr error) { rowsWhenDone.set_value(error ? -1 : rows(path)); });
+  writer->post([](sqlite::Connection& db) { insert(db, "a"); }, GroupCommitWriter::Undo::Statement, nullptr,
+               [&](std::exception_ptr error) {
+                 try {
+                   if (error) std::rethrow_exception(error);
+                   failure.set_value("");
+                 } catch (const std::exception& e) {
+                   failure.set_value(e.what());
+                 }
+               });
+  // A separate reader sees the row: the callback ran after the commit.
+  CHECK(rowsWhenDone.get_future().get() == 1);
+  CHECK_THAT(failure.get_future().get(), Catch::Contains("UNIQUE"));
 }
