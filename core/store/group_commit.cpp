@@ -25,10 +25,7 @@ void GroupCommitWriter::write(WriteRef work, Undo undo) {
                        connection_->path() + "')");
     }
     pending_.push_back(&request);
-    if (writerIdle_) {
-      writerIdle_ = false;
-      wakeWriter_.notify_one();
-    }
+    wakeWriterIfWanted();
   }
   request.wait();
   if (request.error) std::rethrow_exception(request.error);
@@ -49,10 +46,7 @@ void GroupCommitWriter::post(std::function<void(sqlite::Connection&)> work, Undo
                        connection_->path() + "')");
     }
     pending_.push_back(request);
-    if (writerIdle_) {
-      writerIdle_ = false;
-      wakeWriter_.notify_one();
-    }
+    wakeWriterIfWanted();
   }
 }
 
@@ -84,17 +78,33 @@ std::uint64_t GroupCommitWriter::writesCommitted() const {
   return writes_;
 }
 
+void GroupCommitWriter::wakeWriterIfWanted() {
+  if (writerIdle_ || (gathering_ && pending_.size() >= kFullBatch)) {
+    writerIdle_ = false;
+    gathering_ = false;
+    wakeWriter_.notify_one();
+  }
+}
+
 void GroupCommitWriter::run() {
   std::vector<Request*> batch;
+  std::size_t lastBatch = 0;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       writerIdle_ = true;
       wakeWriter_.wait(lock, [&] { return !pending_.empty() || stopping_; });
       writerIdle_ = false;
+      if (lastBatch >= kBusyBatch && pending_.size() < kFullBatch && !stopping_) {
+        // Busy: let more writes join before committing (see kCommitDelay).
+        gathering_ = true;
+        wakeWriter_.wait_for(lock, kCommitDelay, [&] { return !gathering_ || stopping_; });
+        gathering_ = false;
+      }
       if (pending_.empty()) return;  // stopping, and nothing left to write
       batch.swap(pending_);
     }
+    lastBatch = batch.size();
     applyBatch(batch);
     markDone(batch);
     batch.clear();
