@@ -56,6 +56,8 @@ void Engine::submit(ExecutionRequest request) {
   enqueue(Job{std::move(request), false});
 }
 
+void Engine::submitRecorded(ExecutionRequest request) { enqueue(Job{std::move(request), false}); }
+
 void Engine::enqueue(Job job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

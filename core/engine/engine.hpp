@@ -76,6 +76,9 @@ class Engine {
   /// Records the execution durably, then queues it. Throws StoreError (and
   /// queues nothing) when it cannot be recorded.
   void submit(ExecutionRequest request);
+  /// Queues an execution the caller already recorded in the store (with
+  /// its schedule fire, in one transaction: Store::recordScheduledFires).
+  void submitRecorded(ExecutionRequest request);
 
   /// Calls `done` once the execution has ended (at once if it already has).
   void whenFinished(const std::string& executionId, Completion done);

@@ -41,7 +41,14 @@ std::vector<TimePoint> newestFireTimes(const Schedule& schedule, TimePoint after
 }
 
 Scheduler::Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError)
-    : ledger_(ledger), onFire_(std::move(onFire)), onError_(std::move(onError)) {}
+    : ledger_(ledger), onError_(std::move(onError)) {
+  onFires_ = [this, onFire = std::move(onFire)](const std::vector<DueTime>& fires) {
+    return fireOneByOne(fires, onFire);
+  };
+}
+
+Scheduler::Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError)
+    : ledger_(ledger), onError_(std::move(onError)), onFires_(std::move(onFires)) {}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -87,20 +94,33 @@ void Scheduler::handOver(DueFire fire) {
 }
 
 void Scheduler::fireLoop(FiringShard& shard) {
+  std::deque<DueFire> taken;
+  std::vector<DueTime> batch;
   for (;;) {
-    DueFire next;
     {
       std::unique_lock<std::mutex> lock(shard.mutex);
       shard.ready.wait(lock, [&] { return shard.stopping || !shard.queue.empty(); });
       if (shard.queue.empty()) return;
-      next = std::move(shard.queue.front());
-      shard.queue.pop_front();
+      taken.swap(shard.queue);  // Everything due so far: one batch.
     }
-    if (!fire(next.instanceId, next.due)) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      retryLater(next.instanceId, next.version, next.due);
-      wake_.notify_all();
+    batch.clear();
+    for (const DueFire& fire : taken) batch.push_back(DueTime{fire.instanceId, fire.due});
+    std::vector<FireOutcome> outcomes;
+    try {
+      outcomes = onFires_(batch);
+    } catch (const std::exception& error) {
+      report(std::to_string(batch.size()) + " fire(s) could not be recorded (retrying): " + error.what());
     }
+    outcomes.resize(batch.size(), FireOutcome::Failed);  // none, or too few: retry the rest
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool retrying = false;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      if (outcomes[i] != FireOutcome::Failed) continue;
+      retryLater(taken[i].instanceId, taken[i].version, taken[i].due);
+      retrying = true;
+    }
+    if (retrying) wake_.notify_all();
+    taken.clear();
   }
 }
 
@@ -191,22 +211,32 @@ void Scheduler::run() {
   }
 }
 
-bool Scheduler::fire(const std::string& instanceId, TimePoint due) {
-  bool firstTime = false;
-  try {
-    firstTime = ledger_.recordFire(instanceId, due);
-  } catch (const std::exception& error) {
-    report("instance '" + instanceId + "': could not record its fire due at " + formatIsoMs(due) +
-           " (retrying): " + error.what());
-    return false;
+std::vector<FireOutcome> Scheduler::fireOneByOne(const std::vector<DueTime>& fires, const FireCallback& onFire) {
+  std::vector<FireOutcome> outcomes;
+  outcomes.reserve(fires.size());
+  for (const DueTime& fire : fires) {
+    bool firstTime = false;
+    try {
+      firstTime = ledger_.recordFire(fire.instanceId, fire.due);
+    } catch (const std::exception& error) {
+      report("instance '" + fire.instanceId + "': could not record its fire due at " + formatIsoMs(fire.due) +
+             " (retrying): " + error.what());
+      outcomes.push_back(FireOutcome::Failed);
+      continue;
+    }
+    if (!firstTime) {  // Fired before (a restart, or another scheduler).
+      outcomes.push_back(FireOutcome::FiredBefore);
+      continue;
+    }
+    try {
+      onFire(fire.instanceId, fire.due);
+    } catch (const std::exception& error) {
+      report("instance '" + fire.instanceId + "': the fire callback for " + formatIsoMs(fire.due) +
+             " threw: " + error.what());
+    }
+    outcomes.push_back(FireOutcome::Fired);  // Recorded: it must not run again.
   }
-  if (!firstTime) return true;  // Fired before (a restart, or another scheduler).
-  try {
-    onFire_(instanceId, due);
-  } catch (const std::exception& error) {
-    report("instance '" + instanceId + "': the fire callback for " + formatIsoMs(due) + " threw: " + error.what());
-  }
-  return true;
+  return outcomes;
 }
 
 void Scheduler::retryLater(const std::string& instanceId, std::uint64_t version, TimePoint due) {

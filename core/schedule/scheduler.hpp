@@ -55,6 +55,25 @@ namespace plexus::core {
 /// ErrorCallback; the fire is not repeated.
 using FireCallback = std::function<void(const std::string& instanceId, TimePoint dueAt)>;
 
+/// A due time of an instance, handed to a FireBatchHandler.
+struct DueTime {
+  std::string instanceId;
+  TimePoint due;
+};
+enum class FireOutcome {
+  Fired,         ///< Recorded now, and started.
+  FiredBefore,   ///< Recorded already (a restart, another scheduler): nothing to do.
+  Failed,        ///< Not recorded: retried after kLedgerRetryDelay.
+};
+/// Records and starts several due fires at once (the fires that came due
+/// together), returning one outcome per fire in order. Called on a firing
+/// thread; one instance's fires always reach the same thread, in due order.
+/// It owns exactly-once: a fire it reports Fired must be recorded where
+/// FireLedger::lastFire will see it. Why batches: the store can record
+/// thousands of fires, each with the execution it starts, in one
+/// transaction, instead of one commit each.
+using FireBatchHandler = std::function<std::vector<FireOutcome>(const std::vector<DueTime>& fires)>;
+
 class Scheduler {
  public:
   using FireCallback = plexus::core::FireCallback;
@@ -72,6 +91,9 @@ class Scheduler {
   /// `ledger` must outlive the Scheduler. Nothing fires until start().
   /// Without `onError`, errors are written to std::cerr.
   Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError = nullptr);
+  /// As above, but `onFires` records and starts the fires itself, in
+  /// batches; `ledger` is only asked for lastFire.
+  Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError = nullptr);
   /// Stops the thread (as stop()).
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -139,8 +161,8 @@ class Scheduler {
   void run();
   void handOver(DueFire fire);
   void fireLoop(FiringShard& shard);
-  /// Records and fires; false when the ledger failed (nothing was fired).
-  bool fire(const std::string& instanceId, TimePoint due);
+  /// FireCallback's way: records each fire in the ledger, then calls it.
+  std::vector<FireOutcome> fireOneByOne(const std::vector<DueTime>& fires, const FireCallback& onFire);
   void retryLater(const std::string& instanceId, std::uint64_t version, TimePoint due);  // Requires mutex_.
   void scheduleEntry(const std::string& instanceId, Entry& entry);  // Requires mutex_.
   void compactHeapIfStale();                                        // Requires mutex_.
@@ -148,8 +170,8 @@ class Scheduler {
   void report(const std::string& message);
 
   FireLedger& ledger_;
-  const FireCallback onFire_;
   const ErrorCallback onError_;
+  FireBatchHandler onFires_;  // set by the constructors, then read-only
 
   // Guarded by mutex_: entries_, heap_, nextVersion_, stopping_. The
   // ledger and the callbacks are called without it held.

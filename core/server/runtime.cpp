@@ -27,9 +27,8 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
                                               runtime->integrations_, Engine::Options{settings.workers});
   runtime->scheduler_ = std::make_unique<Scheduler>(
-      *runtime->store_, [raw = runtime.get()](const std::string& id, TimePoint due) {
-        raw->onScheduleFired(id, due);
-      });
+      *runtime->store_,
+      FireBatchHandler([raw = runtime.get()](const std::vector<DueTime>& fires) { return raw->onSchedulesDue(fires); }));
   runtime->syncDeclaredInstances();
   std::size_t recovered = runtime->engine_->recoverUnfinished();
   if (recovered > 0) logger().warning("running again %z execution(s) left unfinished by the last stop", recovered);
@@ -91,27 +90,31 @@ void Runtime::syncDeclaredInstances() {
 
 void Runtime::rememberInstance(const InstanceRecord& instance) {
   std::unique_lock<std::shared_mutex> lock(tokensMutex_);
-  for (auto it = byToken_.begin(); it != byToken_.end(); ++it)
-    if (it->second.id == instance.id) {
-      byToken_.erase(it);
-      break;
-    }
-  if (!instance.webhookToken.empty()) byToken_[instance.webhookToken] = instance;
+  auto old = byId_.find(instance.id);
+  if (old != byId_.end() && !old->second.webhookToken.empty()) idByToken_.erase(old->second.webhookToken);
+  byId_[instance.id] = instance;
+  if (!instance.webhookToken.empty()) idByToken_[instance.webhookToken] = instance.id;
 }
 
 void Runtime::forgetInstance(const std::string& id) {
   std::unique_lock<std::shared_mutex> lock(tokensMutex_);
-  for (auto it = byToken_.begin(); it != byToken_.end(); ++it)
-    if (it->second.id == id) {
-      byToken_.erase(it);
-      return;
-    }
+  auto it = byId_.find(id);
+  if (it == byId_.end()) return;
+  if (!it->second.webhookToken.empty()) idByToken_.erase(it->second.webhookToken);
+  byId_.erase(it);
 }
 
 std::optional<InstanceRecord> Runtime::instanceByToken(const std::string& token) const {
   std::shared_lock<std::shared_mutex> lock(tokensMutex_);
-  auto it = byToken_.find(token);
-  if (it == byToken_.end()) return std::nullopt;
+  auto id = idByToken_.find(token);
+  if (id == idByToken_.end()) return std::nullopt;
+  return byId_.at(id->second);
+}
+
+std::optional<InstanceRecord> Runtime::instanceById(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> lock(tokensMutex_);
+  auto it = byId_.find(id);
+  if (it == byId_.end()) return std::nullopt;
   return it->second;
 }
 
@@ -140,23 +143,41 @@ void Runtime::scheduleInstance(const IntegrationSpec& integration, const Instanc
   }
 }
 
-void Runtime::onScheduleFired(const std::string& instanceId, TimePoint dueAt) {
-  auto instance = store_->instance(instanceId);
-  if (!instance || !instance->enabled) return;
-  IntegrationPtr integration = integrations_.find(instance->integrationKey);
-  if (!integration) return;
-  try {
-    startExecution(integration, *instance, "schedule", [&](const std::string& id) {
-      return plexus::Json{{"scheduledAt", formatIsoMs(dueAt)},
-                          {"startedAt", formatIsoMs(nowMs())},
-                          {"executionId", id},
-                          {"instance", {{"id", instance->id}, {"name", instance->name}}},
-                          {"integration", {{"key", integration->key}, {"name", integration->name}}}};
-    });
-  } catch (const std::exception& error) {
-    logger().error("instance '%s': could not start its scheduled execution: %s", instance->name,
-                   std::string(error.what()));
+std::vector<FireOutcome> Runtime::onSchedulesDue(const std::vector<DueTime>& fires) {
+  std::vector<ScheduledFire> records;
+  std::vector<std::optional<ExecutionRequest>> requests;
+  records.reserve(fires.size());
+  requests.reserve(fires.size());
+  const std::string startedAt = formatIsoMs(nowMs());
+  for (const DueTime& fire : fires) {
+    ScheduledFire record{fire.instanceId, fire.due, std::nullopt};
+    std::optional<ExecutionRequest> request;
+    auto instance = instanceById(fire.instanceId);
+    IntegrationPtr integration = instance ? integrations_.find(instance->integrationKey) : nullptr;
+    if (instance && instance->enabled && integration) {
+      std::string id = Engine::newExecutionId();
+      plexus::Json results{{"scheduledAt", formatIsoMs(fire.due)},
+                           {"startedAt", startedAt},
+                           {"executionId", id},
+                           {"instance", {{"id", instance->id}, {"name", instance->name}}},
+                           {"integration", {{"key", integration->key}, {"name", integration->name}}}};
+      record.execution =
+          NewExecution{id, integration->key, instance->id, instance->name, "schedule", results, nowMs()};
+      request = ExecutionRequest{id, integration, *instance, "schedule", std::move(results)};
+    }
+    records.push_back(std::move(record));
+    requests.push_back(std::move(request));
   }
+  // One transaction for all: each fire is recorded with its execution, or
+  // neither is (a StoreError goes to the scheduler, which retries them).
+  std::vector<bool> recorded = store_->recordScheduledFires(records);
+  std::vector<FireOutcome> outcomes;
+  outcomes.reserve(fires.size());
+  for (std::size_t i = 0; i < fires.size(); ++i) {
+    if (recorded[i] && requests[i]) engine_->submitRecorded(std::move(*requests[i]));
+    outcomes.push_back(recorded[i] ? FireOutcome::Fired : FireOutcome::FiredBefore);
+  }
+  return outcomes;
 }
 
 std::string Runtime::startExecution(const IntegrationPtr& integration, const InstanceRecord& instance,

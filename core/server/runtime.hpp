@@ -65,6 +65,8 @@ class Runtime {
   /// path does not touch the database). Kept in step with the store by the
   /// instance-management calls below.
   std::optional<InstanceRecord> instanceByToken(const std::string& token) const;
+  /// The instance with this id, from memory, like instanceByToken.
+  std::optional<InstanceRecord> instanceById(const std::string& id) const;
 
   /// Keeps a small final result of a synchronous execution in memory for
   /// the GET that follows its 303 (it is already durable in the store; this
@@ -94,7 +96,7 @@ class Runtime {
   void loadComponentsAndIntegrations();
   void syncDeclaredInstances();
   void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
-  void onScheduleFired(const std::string& instanceId, TimePoint dueAt);
+  std::vector<FireOutcome> onSchedulesDue(const std::vector<DueTime>& fires);
   void validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const;
   void rememberInstance(const InstanceRecord& instance);  // Requires instancesMutex_.
   void forgetInstance(const std::string& id);             // Requires instancesMutex_.
@@ -108,10 +110,13 @@ class Runtime {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Scheduler> scheduler_;
   std::mutex instancesMutex_;  // Serialises instance changes (store + scheduler + cache).
-  // Webhook instances by token. Written under instancesMutex_ and
-  // tokensMutex_ (exclusive); read under tokensMutex_ (shared).
+  // Every instance by id, and webhook instances' ids by token, so neither a
+  // webhook nor a schedule fire reads the database to find its instance.
+  // Written under instancesMutex_ and tokensMutex_ (exclusive); read under
+  // tokensMutex_ (shared).
   mutable std::shared_mutex tokensMutex_;
-  std::unordered_map<std::string, InstanceRecord> byToken_;
+  std::unordered_map<std::string, InstanceRecord> byId_;
+  std::unordered_map<std::string, std::string> idByToken_;
   // Recent synchronous results, oldest first in recentOrder_; guarded by recentMutex_.
   mutable std::mutex recentMutex_;
   std::unordered_map<std::string, StoredResult> recentResults_;

@@ -313,22 +313,41 @@ bool SqliteStore::deleteInstance(const std::string& id) {
 
 // --- executions: writes ----------------------------------------------------------
 
+namespace {
+
+void insertExecution(Connection& db, const NewExecution& execution, const std::string& triggerResults) {
+  auto insert = db.prepare(
+      "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, "
+      "queued_at, attempts, trigger_results) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, 0, ?7)");
+  insert->bind(1, execution.id);
+  insert->bind(2, execution.integrationKey);
+  insert->bind(3, execution.instanceId);
+  insert->bind(4, execution.instanceName);
+  insert->bind(5, execution.trigger);
+  insert->bind(6, execution.queuedAt);
+  insert->bind(7, triggerResults);
+  insert->run();
+}
+
+/// True when `dueAt` is after the instance's last recorded fire (and is now
+/// the last). Fires come in due order per instance: a due time at or before
+/// the last recorded one has fired already.
+bool recordFireIfNew(Connection& db, const std::string& instanceId, TimePoint dueAt) {
+  auto insert = db.prepare(
+      "INSERT INTO last_fires (instance_id, due_at) VALUES (?1, ?2) ON CONFLICT (instance_id) "
+      "DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at > last_fires.due_at");
+  insert->bind(1, instanceId);
+  insert->bind(2, dueAt);
+  insert->run();
+  return db.changes() == 1;
+}
+
+}  // namespace
+
 void SqliteStore::createExecution(const NewExecution& execution) {
   named("createExecution", execution.id, [&] {
     std::string triggerResults = encodePayload(execution.triggerResults, blobs_);  // on the caller's thread
-    writer_->write([&](Connection& db) {
-      auto insert = db.prepare(
-          "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, "
-          "queued_at, attempts, trigger_results) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, 0, ?7)");
-      insert->bind(1, execution.id);
-      insert->bind(2, execution.integrationKey);
-      insert->bind(3, execution.instanceId);
-      insert->bind(4, execution.instanceName);
-      insert->bind(5, execution.trigger);
-      insert->bind(6, execution.queuedAt);
-      insert->bind(7, triggerResults);
-      insert->run();
-    }, kOneStatement);
+    writer_->write([&](Connection& db) { insertExecution(db, execution, triggerResults); }, kOneStatement);
   });
 }
 
@@ -637,17 +656,26 @@ StoredResult SqliteStore::decodeResult(const std::string& kind, const std::strin
 bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
   return named("recordFire", instanceId + " at " + formatIsoSeconds(dueAt), [&] {
     bool first = false;
+    writer_->write([&](Connection& db) { first = recordFireIfNew(db, instanceId, dueAt); }, kOneStatement);
+    return first;
+  });
+}
+
+std::vector<bool> SqliteStore::recordScheduledFires(const std::vector<ScheduledFire>& fires) {
+  std::string subject = std::to_string(fires.size()) + " fire(s)";
+  return named("recordScheduledFires", subject, [&] {
+    std::vector<std::string> triggerResults(fires.size());
+    for (std::size_t i = 0; i < fires.size(); ++i)  // on the caller's thread
+      if (fires[i].execution) triggerResults[i] = encodePayload(fires[i].execution->triggerResults, blobs_);
+    std::vector<bool> first(fires.size(), false);
+    // One savepoint for all: a failure undoes every fire and execution of
+    // the call, so none is recorded without the other.
     writer_->write([&](Connection& db) {
-      // Fires come in due order per instance: a due time at or before the
-      // last recorded one has fired already.
-      auto insert = db.prepare(
-          "INSERT INTO last_fires (instance_id, due_at) VALUES (?1, ?2) ON CONFLICT (instance_id) "
-          "DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at > last_fires.due_at");
-      insert->bind(1, instanceId);
-      insert->bind(2, dueAt);
-      insert->run();
-      first = db.changes() == 1;
-    }, kOneStatement);
+      for (std::size_t i = 0; i < fires.size(); ++i) {
+        first[i] = recordFireIfNew(db, fires[i].instanceId, fires[i].dueAt);
+        if (first[i] && fires[i].execution) insertExecution(db, *fires[i].execution, triggerResults[i]);
+      }
+    });
     return first;
   });
 }

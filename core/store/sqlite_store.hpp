@@ -103,6 +103,7 @@ class SqliteStore final : public Store {
   std::vector<std::string> unfinishedExecutions() override;
 
   bool recordFire(const std::string& instanceId, TimePoint dueAt) override;
+  std::vector<bool> recordScheduledFires(const std::vector<ScheduledFire>& fires) override;
   std::optional<TimePoint> lastFire(const std::string& instanceId) override;
 
   /// Commit batches so far and the writes they held: how well group commit

@@ -97,6 +97,15 @@ struct NewExecution {
   TimePoint queuedAt{};
 };
 
+/// A schedule fire and the execution it starts, recorded together.
+struct ScheduledFire {
+  std::string instanceId;
+  TimePoint dueAt{};
+  /// Absent when the fire starts nothing (the instance is disabled or gone);
+  /// it is still recorded, so it is not fired again.
+  std::optional<NewExecution> execution;
+};
+
 struct ExecutionQuery {
   std::optional<std::string> instanceId;
   std::optional<ExecutionStatus> status;
@@ -166,7 +175,14 @@ class Store : public FireLedger {
   /// Ids of executions that are queued or running, oldest first (for recovery).
   virtual std::vector<std::string> unfinishedExecutions() = 0;
 
-  // Schedules: recordFire and lastFire, from FireLedger.
+  // Schedules: recordFire and lastFire, from FireLedger, and:
+  /// Records each fire with its execution in one transaction: a fire is
+  /// never recorded without the execution it starts, nor the other way
+  /// round, even across a crash. result[i] is true when fires[i] was
+  /// recorded now (and its execution created), false when it had fired
+  /// already (recordFire's rule). Throws StoreError and records nothing
+  /// when the transaction fails.
+  virtual std::vector<bool> recordScheduledFires(const std::vector<ScheduledFire>& fires) = 0;
 };
 
 }  // namespace plexus::core

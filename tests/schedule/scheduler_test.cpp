@@ -398,3 +398,38 @@ TEST_CASE("Nothing fires before start or after stop", "[scheduler]") {
   scheduler.start();
   REQUIRE(log.waitFor(fired + 1, 5s));
 }
+
+TEST_CASE("A batch handler gets the fires due together in one call, and a failed batch is retried whole",
+          "[scheduler][batch]") {
+  InMemoryFireLedger ledger;  // asked for lastFire only
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::vector<DueTime>> calls;
+  int failuresLeft = 1;
+  std::vector<std::string> errors;
+  Scheduler scheduler(
+      ledger,
+      FireBatchHandler([&](const std::vector<DueTime>& fires) {
+        std::lock_guard<std::mutex> lock(mutex);
+        calls.push_back(fires);
+        changed.notify_all();
+        if (failuresLeft-- > 0) throw std::runtime_error("disk I/O error");
+        return std::vector<FireOutcome>(fires.size(), FireOutcome::Fired);
+      }),
+      [&](const std::string& message) { errors.push_back(message); });
+  // 200 instances due at the same second boundary, spread over the firing threads.
+  for (int i = 0; i < 200; ++i) scheduler.upsert("i" + std::to_string(i), every(1, "seconds"));
+  scheduler.start();
+  std::unique_lock<std::mutex> lock(mutex);
+  std::size_t fired = 0;
+  REQUIRE(changed.wait_for(lock, 10s, [&] {
+    fired = 0;
+    for (std::size_t c = 1; c < calls.size(); ++c) fired += calls[c].size();
+    return fired >= 200;
+  }));
+  lock.unlock();
+  scheduler.stop();
+  CHECK(calls.size() < 200);  // batched: fewer calls than fires
+  CHECK(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Contains("could not be recorded (retrying): disk I/O error"));
+}

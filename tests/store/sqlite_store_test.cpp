@@ -429,3 +429,27 @@ TEST_CASE("an execution whose queued progress failed cannot be finished as if it
   store->markRunning("late", at(4));
   CHECK_NOTHROW(store->finishExecution("late", ExecutionStatus::Succeeded, at(5), std::nullopt, std::nullopt));
 }
+
+TEST_CASE("schedule fires are recorded with their executions in one transaction", "[store][fires]") {
+  TempDir temp;
+  auto store = SqliteStore::open(temp.str());
+  std::vector<ScheduledFire> fires{{"i1", at(60'000), makeExecution("e1", "i1", 60'000)},
+                                   {"i2", at(60'000), std::nullopt},  // disabled: recorded, starts nothing
+                                   {"i3", at(60'000), makeExecution("e3", "i3", 60'000)}};
+  CHECK(store->recordScheduledFires(fires) == std::vector<bool>{true, true, true});
+  CHECK(store->unfinishedExecutions() == std::vector<std::string>{"e1", "e3"});
+  CHECK(store->lastFire("i2") == at(60'000));
+
+  SECTION("a fire recorded before starts nothing again") {
+    fires[0].execution->id = "e1-again";
+    CHECK(store->recordScheduledFires({fires[0]}) == std::vector<bool>{false});
+    CHECK_FALSE(store->execution("e1-again"));
+  }
+  SECTION("when one execution cannot be recorded, no fire of the call is") {
+    std::vector<ScheduledFire> next{{"i1", at(120'000), makeExecution("e4", "i1", 120'000)},
+                                    {"i3", at(120'000), makeExecution("e3", "i3", 120'000)}};  // e3 exists
+    CHECK_THROWS_AS(store->recordScheduledFires(next), StoreError);
+    CHECK(store->lastFire("i1") == at(60'000));
+    CHECK_FALSE(store->execution("e4"));
+  }
+}
