@@ -14,9 +14,7 @@ void overlay(plexus::Json& target, const plexus::Json& values) {
 }  // namespace
 
 const InstanceSpec* declaredInstance(const IntegrationSpec& integration, const std::string& name) {
-  for (const auto& instance : integration.instances)
-    if (instance.name == name) return &instance;
-  return nullptr;
+  return integration.declaredInstance(name);
 }
 
 plexus::Json effectiveConfigVars(const IntegrationSpec& integration, const InstanceRecord& instance) {

@@ -206,7 +206,7 @@ std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& exec
 }
 
 std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool recovered) {
-  auto record = store_.execution(executionId);
+  auto record = store_.executionToRun(executionId);
   if (!record) throw StoreError("the execution is missing from the store");
   IntegrationPtr integration = integrations_.find(record->integrationKey);
   auto instance = store_.instance(record->instanceId);
@@ -222,8 +222,7 @@ std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool 
     finish(outcome);
     return std::nullopt;
   }
-  ExecutionRequest request{executionId, integration, *instance, record->trigger,
-                           store_.triggerResults(executionId).value_or(plexus::Json())};
+  ExecutionRequest request{executionId, integration, *instance, record->trigger, std::move(record->triggerResults)};
   return Job{std::move(request), recovered};
 }
 

@@ -54,7 +54,7 @@ class Engine {
     /// everything else stay in the store, where submit put them) and is
     /// read back when a worker gets to it: a burst costs a few dozen bytes
     /// per waiting execution, not its whole payload.
-    std::size_t maxQueued = 1024;
+    std::size_t maxQueued = 4096;
   };
   using Completion = std::function<void(const ExecutionOutcome&)>;
 

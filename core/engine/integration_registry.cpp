@@ -6,6 +6,7 @@ void IntegrationRegistry::replaceAll(std::vector<IntegrationSpec> specs) {
   std::map<std::string, IntegrationPtr> next;
   for (auto& spec : specs) {
     std::string key = spec.key;
+    spec.indexInstances();
     next[key] = std::make_shared<const IntegrationSpec>(std::move(spec));
   }
   std::lock_guard<std::mutex> lock(mutex_);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <plexus/component.hpp>
@@ -87,6 +88,26 @@ struct IntegrationSpec {
       if (spec.name == name) return &spec;
     return nullptr;
   }
+  /// The declared instance named `name`, or nullptr. Constant time once
+  /// indexInstances() has run (IntegrationRegistry runs it), a scan before:
+  /// every execution looks its instance up, and a file may declare 10,000.
+  const InstanceSpec* declaredInstance(const std::string& name) const {
+    if (!instanceIndex_.empty() || instances.empty()) {
+      auto it = instanceIndex_.find(name);
+      return it == instanceIndex_.end() ? nullptr : &instances[it->second];
+    }
+    for (const auto& spec : instances)
+      if (spec.name == name) return &spec;
+    return nullptr;
+  }
+  /// Builds the index declaredInstance uses; call again after changing `instances`.
+  void indexInstances() {
+    instanceIndex_.clear();
+    for (std::size_t i = 0; i < instances.size(); ++i) instanceIndex_.emplace(instances[i].name, i);
+  }
+
+ private:
+  std::unordered_map<std::string, std::size_t> instanceIndex_;  ///< name -> position in `instances`
 };
 
 }  // namespace plexus::core

@@ -592,6 +592,30 @@ std::optional<plexus::Json> SqliteStore::triggerResults(const std::string& execu
   });
 }
 
+std::optional<NewExecution> SqliteStore::executionToRun(const std::string& executionId) {
+  return named("executionToRun", executionId, [&]() -> std::optional<NewExecution> {
+    NewExecution execution;
+    std::string triggerResults;
+    {
+      auto db = readers_->acquire();
+      auto query = db->prepare(
+          "SELECT integration_key, instance_id, instance_name, trigger, queued_at, trigger_results "
+          "FROM executions WHERE id = ?1");
+      query->bind(1, executionId);
+      if (!query->step()) return std::nullopt;
+      execution.id = executionId;
+      execution.integrationKey = query->text(0);
+      execution.instanceId = query->text(1);
+      execution.instanceName = query->text(2);
+      execution.trigger = query->text(3);
+      execution.queuedAt = query->time(4);
+      triggerResults = query->text(5);
+    }
+    execution.triggerResults = decodePayload(triggerResults, blobs_);  // may read blob files
+    return execution;
+  });
+}
+
 std::optional<StoredResult> SqliteStore::stepResult(const std::string& executionId, const std::string& stepName) {
   return named("stepResult", executionId + "/" + stepName, [&]() -> std::optional<StoredResult> {
     std::string kind;
