@@ -76,6 +76,11 @@ std::size_t Engine::queuedCount() const {
   return queue_.size() + deferred_.size();
 }
 
+std::size_t Engine::deferredCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return deferred_.size();
+}
+
 void Engine::workerLoop() {
   for (;;) {
     std::optional<Job> job;
@@ -96,14 +101,7 @@ void Engine::workerLoop() {
       try {
         job = loadJob(deferred->executionId, deferred->recovered);
       } catch (const std::exception& error) {
-        // The store could not be read: the execution stays queued there and
-        // runs after a restart. Tell any waiter now.
-        logger().error("execution %s: cannot read it back from the store: %s", deferred->executionId,
-                       std::string(error.what()));
-        ExecutionOutcome outcome;
-        outcome.executionId = deferred->executionId;
-        outcome.error = std::string("the store failed: ") + error.what();
-        finish(outcome);
+        failUnreadable(deferred->executionId, error.what());
         continue;
       }
       if (!job) continue;
@@ -205,6 +203,23 @@ std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& exec
   return outcome;
 }
 
+void Engine::failUnreadable(const std::string& executionId, const std::string& cause) {
+  // Ended as failed rather than left queued: a cause that lasts (a missing
+  // blob file, an unreadable row) would otherwise fail it at every start.
+  std::string message = "cannot be read back from the store: " + cause;
+  logger().error("execution %s: %s", executionId, message);
+  try {
+    store_.finishExecution(executionId, ExecutionStatus::Failed, nowMs(), message, std::nullopt);
+  } catch (const StoreError& error) {
+    // The store is failing: it stays queued there and runs after a restart.
+    logger().error("execution %s: cannot record its failure either: %s", executionId, std::string(error.what()));
+  }
+  ExecutionOutcome outcome;
+  outcome.executionId = executionId;
+  outcome.error = message;
+  finish(outcome);
+}
+
 std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool recovered) {
   auto record = store_.executionToRun(executionId);
   if (!record) throw StoreError("the execution is missing from the store");
@@ -229,6 +244,11 @@ std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool 
 std::size_t Engine::recoverUnfinished() {
   std::size_t count = 0;
   for (const std::string& id : store_.unfinishedExecutions()) {
+    auto record = store_.executionToRun(id);
+    if (record && (!integrations_.find(record->integrationKey) || !store_.instance(record->instanceId))) {
+      loadJob(id, true);  // Ends it as failed, saying why; its steps stay as they were.
+      continue;
+    }
     store_.resetForRetry(id);
     // Read back by a worker, like any execution past maxQueued.
     {

@@ -43,8 +43,10 @@ struct ExecutionOutcome {
 /// store, catalog and registry, which must outlive it.
 ///
 /// Threads: submit/whenFinished/recoverUnfinished are safe from any thread.
-/// Completion callbacks run on a worker thread (or the caller's, when the
-/// execution had already ended) and must not block.
+/// Completion callbacks run on the store's writer thread once the end is
+/// durable (or on a worker, or the caller's thread when the execution had
+/// already ended): they must be quick and must never wait for a store write,
+/// which would wait for the writer thread itself.
 class Engine {
  public:
   struct Options {
@@ -93,6 +95,8 @@ class Engine {
 
   /// Executions queued but not yet started (in memory or to read back).
   std::size_t queuedCount() const;
+  /// Of those, the ones waiting as ids only (past maxQueued).
+  std::size_t deferredCount() const;
 
  private:
   struct Job {
@@ -115,6 +119,8 @@ class Engine {
   /// Reads a deferred execution back from the store; nullopt (and the
   /// execution ended as failed) when its integration or instance is gone.
   std::optional<Job> loadJob(const std::string& executionId, bool recovered);
+  /// Ends an execution that cannot be read back as failed, and tells its waiters.
+  void failUnreadable(const std::string& executionId, const std::string& cause);
 
   Store& store_;
   const ComponentCatalog& catalog_;

@@ -4,11 +4,13 @@
 // schedule and no polling: the thread sleeps on a condition variable until
 // the earliest due time, or until upsert/remove/stop changes the heap.
 //
-// Exactly once: before firing (instance, due) the scheduler records it with
-// FireLedger::recordFire and fires only when that returns true, so a due
-// time is never fired twice, across restarts or by two schedulers sharing a
-// ledger. A recorded fire is always handed to the callback, even when the
-// instance is removed meanwhile: the record says it ran.
+// Exactly once: a fire (instance, due) runs only once it is recorded where
+// FireLedger::lastFire sees it, and only if it was not recorded before, so
+// a due time is never fired twice, across restarts or by two schedulers
+// sharing a ledger. With a FireCallback the scheduler records it through
+// FireLedger::recordFire, then calls the callback (even when the instance
+// was removed meanwhile: the record says it ran). With a FireBatchHandler
+// the handler records the fires due together, with what they start.
 //
 // Missed runs (the server was down, or the ledger was failing): when an
 // instance is upserted and the ledger has a last fire for it, the due times

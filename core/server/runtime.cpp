@@ -174,8 +174,16 @@ std::vector<FireOutcome> Runtime::onSchedulesDue(const std::vector<DueTime>& fir
   std::vector<FireOutcome> outcomes;
   outcomes.reserve(fires.size());
   for (std::size_t i = 0; i < fires.size(); ++i) {
-    if (recorded[i] && requests[i]) engine_->submitRecorded(std::move(*requests[i]));
     outcomes.push_back(recorded[i] ? FireOutcome::Fired : FireOutcome::FiredBefore);
+    if (!recorded[i] || !requests[i]) continue;
+    try {
+      engine_->submitRecorded(std::move(*requests[i]));
+    } catch (const std::exception& error) {
+      // Recorded, so not to be fired again: it stays queued in the store and
+      // runs after the next start.
+      logger().error("instance '%s': its scheduled execution is recorded but could not be queued: %s",
+                     fires[i].instanceId, std::string(error.what()));
+    }
   }
   return outcomes;
 }

@@ -174,7 +174,7 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
       continue;
     }
     if (request->error) reportPostedFailure(*request);
-    if (request->onDone) request->onDone(request->error);
+    if (request->onDone) callDone(*request);
     delete request;  // A posted write: nobody waits for it.
   }
   for (std::size_t i = 0; i < waiting.size(); ++i) waiting[i]->next = i + 1 < waiting.size() ? waiting[i + 1] : nullptr;
@@ -188,6 +188,18 @@ void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
   if (!waiting.empty()) waiting.front()->finish();
 }
 
+void GroupCommitWriter::callDone(const Request& request) {
+  // The callbacks belong to other layers; whatever they throw must not end
+  // this thread, which every write of the process goes through.
+  try {
+    request.onDone(request.error);
+  } catch (const std::exception& error) {
+    Poco::Logger::get("plexus.store").error("a write's completion callback threw: %s", std::string(error.what()));
+  } catch (...) {
+    Poco::Logger::get("plexus.store").error("a write's completion callback threw a non-standard exception");
+  }
+}
+
 void GroupCommitWriter::reportPostedFailure(const Request& request) {
   std::string message = "a non-standard exception";
   try {
@@ -198,7 +210,12 @@ void GroupCommitWriter::reportPostedFailure(const Request& request) {
     // Nothing more is known about it; it must not end the writer thread.
   }
   Poco::Logger::get("plexus.store").error("a queued write to '%s' failed: %s", connection_->path(), message);
-  if (request.onFailure) request.onFailure(message);
+  if (!request.onFailure) return;
+  try {
+    request.onFailure(message);
+  } catch (const std::exception& error) {
+    Poco::Logger::get("plexus.store").error("a write's failure callback threw: %s", std::string(error.what()));
+  }
 }
 
 }  // namespace plexus::core

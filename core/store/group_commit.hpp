@@ -6,7 +6,8 @@
 // throughput at a few thousand a second. The writer takes every write that
 // queued up while the previous batch was committing and applies them all
 // inside one BEGIN ... COMMIT, then wakes their callers. Under load batches
-// grow by themselves; when idle a lone write commits at once (no timer).
+// grow by themselves, and a commit may wait up to kCommitDelay for more
+// writes; when idle a lone write commits at once.
 #pragma once
 
 #include <chrono>
@@ -84,7 +85,8 @@ class GroupCommitWriter {
   /// `onFailure` (on the writer thread; it must be quick and not throw).
   /// `onDone`, when given, is called on the writer thread once the write's
   /// batch has committed (with nullptr) or once it failed (with the error),
-  /// after `onFailure`. It must be quick and must not block on this writer.
+  /// after `onFailure`. It must be quick and must never wait for a write
+  /// (that would wait for this very thread); what it throws is logged.
   using FailureCallback = std::function<void(const std::string& message)>;
   using DoneCallback = std::function<void(std::exception_ptr failure)>;
   void post(std::function<void(sqlite::Connection&)> work, Undo undo = Undo::Savepoint,
@@ -140,6 +142,7 @@ class GroupCommitWriter {
   void failAll(std::vector<Request*>& batch, const std::exception_ptr& error);
   void markDone(std::vector<Request*>& batch);
   void reportPostedFailure(const Request& request);
+  void callDone(const Request& request);
 
   std::unique_ptr<sqlite::Connection> connection_;  // writer thread only
 

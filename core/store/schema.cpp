@@ -12,11 +12,8 @@ namespace {
 // the file reads well in the sqlite3 shell.
 //
 // Executions keep an INTEGER PRIMARY KEY `seq` (insertion order) beside the
-// random text id: listings order by (queued_at, seq), and every index ends
-// with the rowid implicitly, so "newest first" (overall, per instance, per
-// status) is an index walk, not a sort. Recovery's "unfinished, oldest
-// first" reads the status index for 'queued' and 'running' and sorts those
-// few rows; a partial index just for it would cost every insert more.
+// text id, and every index ends with the rowid implicitly. (Version 1 as
+// released; version 2 below replaces its execution indexes.)
 constexpr const char* kVersion1 = R"sql(
 CREATE TABLE instances (
   id              TEXT PRIMARY KEY,

@@ -53,15 +53,28 @@ void WalCheckpointer::attach(sqlite::Connection& writer) {
 }
 
 int WalCheckpointer::onCommit(void* self, sqlite3* writer, const char* /*database*/, int frames) {
-  static_cast<WalCheckpointer*>(self)->afterCommit(writer, frames);
-  return SQLITE_OK;  // The commit itself succeeded whatever happens here.
+  // Called from SQLite's C code: nothing may unwind through it. The commit
+  // itself has succeeded whatever happens here; a missed checkpoint is
+  // tried again at the next commit.
+  try {
+    static_cast<WalCheckpointer*>(self)->afterCommit(writer, frames);
+  } catch (const std::exception& error) {
+    logger().warning("WAL checkpoint skipped: %s", std::string(error.what()));
+  } catch (...) {
+    logger().warning("WAL checkpoint skipped: a non-standard exception");
+  }
+  return SQLITE_OK;
 }
 
 void WalCheckpointer::afterCommit(sqlite3* writer, int frames) {
   if (frames < lastFrames_) backfilled_.store(0);  // The WAL started over.
   lastFrames_ = frames;
   if (frames < options_.backgroundFrames) return;
-  if (frames - backfilled_.load() <= options_.finishFrames || frames >= options_.forceFrames) {
+  // A background checkpoint of the WAL before it started over may report
+  // after the reset above: a count past the WAL's end is such a stale one.
+  int backfilled = backfilled_.load();
+  if (backfilled > frames) backfilled = 0;
+  if (frames - backfilled <= options_.finishFrames || frames >= options_.forceFrames) {
     int copied = passiveCheckpoint(writer);
     if (copied >= 0) {
       backfilled_.store(copied);

@@ -16,9 +16,10 @@
 //   a passive checkpoint of that small rest itself, so the WAL is complete
 //   in the database and the next transaction starts the WAL over from its
 //   beginning (which only a fully checkpointed WAL allows);
-// - past `forceFrames` (the background cannot keep up, or readers keep it
-//   from finishing) the writer checkpoints itself, whatever it costs, so
-//   the WAL file stays bounded.
+// - past `forceFrames` (the background cannot keep up) the writer
+//   checkpoints itself, whatever it costs. That bounds the WAL unless a
+//   reader holds an old snapshot for long: a passive checkpoint copies only
+//   what no reader still needs, and the WAL cannot start over until then.
 #pragma once
 
 #include <atomic>
