@@ -45,8 +45,11 @@ std::string randomId(std::size_t bytes) {
 std::string timeOrderedId() {
   // base64url's characters, sorted by ASCII code, so text order is time order.
   static const char kSorted[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-  constexpr int kTimeChars = 8;  // 48 bits: milliseconds until the year 10889
-  auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, nowMs().time_since_epoch().count()));
+  constexpr int kTimeChars = 8;  // 48 bits
+  // Offset by 64^7 so the first character is '0' (until 2109), not '-': an
+  // id that starts with '-' reads as an option to many command-line tools.
+  constexpr std::uint64_t kOffset = std::uint64_t{1} << 42;
+  auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, nowMs().time_since_epoch().count())) + kOffset;
   std::string out(kTimeChars, '-');
   for (int i = kTimeChars - 1; i >= 0; --i, ms >>= 6) out[static_cast<std::size_t>(i)] = kSorted[ms & 0x3F];
   return out + randomId(12);

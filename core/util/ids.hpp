@@ -12,8 +12,9 @@ namespace plexus::core {
 std::string randomId(std::size_t bytes = 16);
 
 /// An id that sorts by creation time: 8 characters of milliseconds since
-/// the epoch in an order-preserving alphabet (`-0-9A-Z_a-z`, ASCII order),
-/// then randomId(12) (96 random bits, still unguessable). 24 characters.
+/// the epoch (plus 2^42, so that it never starts with '-') in an
+/// order-preserving alphabet (`-0-9A-Z_a-z`, ASCII order), then
+/// randomId(12) (96 random bits, still unguessable). 24 characters.
 ///
 /// Why: execution ids are the key of several store indexes. Random keys
 /// land on a random B-tree page each, so every commit rewrites pages all

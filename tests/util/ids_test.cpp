@@ -29,7 +29,8 @@ TEST_CASE("time-ordered ids sort by creation time and stay unguessable", "[util]
   CHECK(earlier.size() == 24);
   CHECK(earlier.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
         std::string::npos);
-  CHECK(earlier < later);                           // text order is time order
+  CHECK(earlier < later);  // text order is time order
+  CHECK(earlier[0] == '0');  // never '-', which command-line tools read as an option
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) seen.insert(timeOrderedId());
   CHECK(seen.size() == 1000);  // ids of the same millisecond differ by their random part
