@@ -148,22 +148,32 @@ std::vector<FireOutcome> Runtime::onSchedulesDue(const std::vector<DueTime>& fir
   std::vector<std::optional<ExecutionRequest>> requests;
   records.reserve(fires.size());
   requests.reserve(fires.size());
-  const std::string startedAt = formatIsoMs(nowMs());
+  const TimePoint now = nowMs();
+  const std::string startedAt = formatIsoMs(now);
+  // Fires due together share their due time: format it once per run of them.
+  TimePoint formattedDue{};
+  std::string scheduledAt;
   for (const DueTime& fire : fires) {
     ScheduledFire record{fire.instanceId, fire.due, std::nullopt};
     std::optional<ExecutionRequest> request;
     auto instance = instanceById(fire.instanceId);
     IntegrationPtr integration = instance ? integrations_.find(instance->integrationKey) : nullptr;
     if (instance && instance->enabled && integration) {
+      if (scheduledAt.empty() || fire.due != formattedDue) {
+        formattedDue = fire.due;
+        scheduledAt = formatIsoMs(fire.due);
+      }
       std::string id = Engine::newExecutionId();
-      plexus::Json results{{"scheduledAt", formatIsoMs(fire.due)},
+      plexus::Json results{{"scheduledAt", scheduledAt},
                            {"startedAt", startedAt},
                            {"executionId", id},
                            {"instance", {{"id", instance->id}, {"name", instance->name}}},
                            {"integration", {{"key", integration->key}, {"name", integration->name}}}};
-      record.execution =
-          NewExecution{id, integration->key, instance->id, instance->name, "schedule", results, nowMs()};
-      request = ExecutionRequest{id, integration, *instance, "schedule", std::move(results)};
+      // The results are built once: the request takes them from the record
+      // once the store has encoded them.
+      record.execution = NewExecution{id, integration->key, instance->id, instance->name, "schedule",
+                                      std::move(results), now};
+      request = ExecutionRequest{std::move(id), integration, std::move(*instance), "schedule", plexus::Json()};
     }
     records.push_back(std::move(record));
     requests.push_back(std::move(request));
@@ -176,6 +186,7 @@ std::vector<FireOutcome> Runtime::onSchedulesDue(const std::vector<DueTime>& fir
   for (std::size_t i = 0; i < fires.size(); ++i) {
     outcomes.push_back(recorded[i] ? FireOutcome::Fired : FireOutcome::FiredBefore);
     if (!recorded[i] || !requests[i]) continue;
+    requests[i]->triggerResults = std::move(records[i].execution->triggerResults);
     try {
       engine_->submitRecorded(std::move(*requests[i]));
     } catch (const std::exception& error) {
