@@ -49,10 +49,13 @@ void Engine::stop() {
 }
 
 void Engine::submit(ExecutionRequest request) {
+  // The trigger results (a whole webhook payload) are lent to the record,
+  // not copied, and taken back once the store has encoded them.
   NewExecution record{request.executionId,   request.integration->key, request.instance.id,
-                      request.instance.name, request.trigger,          request.triggerResults,
+                      request.instance.name, request.trigger,          std::move(request.triggerResults),
                       nowMs()};
   store_.createExecution(record);  // Durable before anyone is told the id.
+  request.triggerResults = std::move(record.triggerResults);
   enqueue(Job{std::move(request), false});
 }
 
@@ -113,8 +116,9 @@ void Engine::workerLoop() {
 void Engine::runJob(Job job) {
   ExecutionRunner runner(store_, catalog_, gNeverCancelled);
   auto outcome = std::make_shared<ExecutionOutcome>();
+  const std::string executionId = job.request.executionId;
   try {
-    *outcome = runner.run(job.request, job.recovered);
+    *outcome = runner.run(std::move(job.request), job.recovered);
     // Not waited for: the worker takes the next execution while this end
     // state waits for its commit, so commits carry many executions. Waiters
     // are told once it is durable, never before.
@@ -124,7 +128,7 @@ void Engine::runJob(Job job) {
                                   finish(*outcome);
                                 });
   } catch (const std::exception&) {
-    outcome->executionId = job.request.executionId;
+    outcome->executionId = executionId;
     failStoreWise(*outcome, std::current_exception());
     finish(*outcome);
   }

@@ -47,11 +47,11 @@ plexus::Json statusAsJson(const plexus::StatusResult& status) {
   return out;
 }
 
-plexus::Json initialScope(const ExecutionRequest& request, const plexus::Json& configVars,
-                          TimePoint startedAt) {
+/// Takes the request's trigger results (the scope is their only reader).
+plexus::Json initialScope(ExecutionRequest& request, const plexus::Json& configVars, TimePoint startedAt) {
   const IntegrationSpec& integration = *request.integration;
   return plexus::Json{
-      {"trigger", {{"results", request.triggerResults}}},
+      {"trigger", {{"results", std::move(request.triggerResults)}}},
       {"steps", plexus::Json::object()},
       {"configVars", configVars},
       {"instance", {{"id", request.instance.id}, {"name", request.instance.name}}},
@@ -61,7 +61,7 @@ plexus::Json initialScope(const ExecutionRequest& request, const plexus::Json& c
 
 }  // namespace
 
-ExecutionOutcome ExecutionRunner::run(const ExecutionRequest& request, bool recovered) {
+ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, bool recovered) {
   const IntegrationSpec& integration = *request.integration;
   ExecutionOutcome outcome;
   outcome.executionId = request.executionId;

@@ -14,11 +14,12 @@ class ExecutionRunner {
   ExecutionRunner(Store& store, const ComponentCatalog& catalog, const std::atomic<bool>& cancelled)
       : store_(store), catalog_(catalog), cancelled_(cancelled) {}
 
-  /// Marks the execution running and runs each step, recording each. The
+  /// Marks the execution running and runs each step, recording each (the
+  /// request's trigger results move into the steps' scope). The
   /// end state is the caller's to record (Engine posts it without waiting).
   /// Never throws for a failing step (that is a failed outcome); a store
   /// failure propagates.
-  ExecutionOutcome run(const ExecutionRequest& request, bool recovered);
+  ExecutionOutcome run(ExecutionRequest request, bool recovered);
 
  private:
   Store& store_;
