@@ -14,7 +14,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/args.hpp"
-#include "engine/config_values.hpp"
 #include "engine/engine.hpp"
 #include "integration/integration_loader.hpp"
 #include "loader/component_loader.hpp"
@@ -132,7 +131,7 @@ int runCommand(const Arguments& arguments) {
   if (!loaded.integration) return 1;
 
   std::string instanceName = args.value("instance", loaded.integration->instances.front().name);
-  if (!declaredInstance(*loaded.integration, instanceName))
+  if (!loaded.integration->declaredInstance(instanceName))
     throw UsageError("integration '" + loaded.integration->key + "' declares no instance '" + instanceName + "'");
 
   ScratchDirectory data(args.value("data"));

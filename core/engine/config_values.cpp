@@ -13,15 +13,11 @@ void overlay(plexus::Json& target, const plexus::Json& values) {
 }
 }  // namespace
 
-const InstanceSpec* declaredInstance(const IntegrationSpec& integration, const std::string& name) {
-  return integration.declaredInstance(name);
-}
-
 plexus::Json effectiveConfigVars(const IntegrationSpec& integration, const InstanceRecord& instance) {
   plexus::Json values = plexus::Json::object();
   for (const auto& spec : integration.configVars)
     values[spec.key] = spec.defaultValue.value_or(plexus::Json());
-  if (const InstanceSpec* declared = declaredInstance(integration, instance.name))
+  if (const InstanceSpec* declared = integration.declaredInstance(instance.name))
     overlay(values, declared->configVars);
   overlay(values, instance.configVars);
   return values;

@@ -25,8 +25,4 @@ std::vector<std::string> secretValues(const IntegrationSpec& integration, const 
 /// `text` with each occurrence of each secret replaced by "********".
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
-/// The YAML declaration of the instance named `name`, or nullptr (instances
-/// created through the API have none).
-const InstanceSpec* declaredInstance(const IntegrationSpec& integration, const std::string& name);
-
 }  // namespace plexus::core

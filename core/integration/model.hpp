@@ -88,7 +88,8 @@ struct IntegrationSpec {
       if (spec.name == name) return &spec;
     return nullptr;
   }
-  /// The declared instance named `name`, or nullptr. Constant time once
+  /// The YAML declaration of the instance named `name`, or nullptr
+  /// (instances created through the API have none). Constant time once
   /// indexInstances() has run (IntegrationRegistry runs it), a scan before:
   /// every execution looks its instance up, and a file may declare 10,000.
   const InstanceSpec* declaredInstance(const std::string& name) const {

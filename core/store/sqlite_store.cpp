@@ -578,20 +578,6 @@ std::vector<ExecutionRecord> SqliteStore::executions(const ExecutionQuery& query
   });
 }
 
-std::optional<plexus::Json> SqliteStore::triggerResults(const std::string& executionId) {
-  return named("triggerResults", executionId, [&]() -> std::optional<plexus::Json> {
-    std::string text;
-    {
-      auto db = readers_->acquire();
-      auto query = db->prepare("SELECT trigger_results FROM executions WHERE id = ?1");
-      query->bind(1, executionId);
-      if (!query->step()) return std::nullopt;
-      text = query->text(0);
-    }
-    return decodePayload(text, blobs_);  // after giving the connection back: may read blob files
-  });
-}
-
 std::optional<NewExecution> SqliteStore::executionToRun(const std::string& executionId) {
   return named("executionToRun", executionId, [&]() -> std::optional<NewExecution> {
     NewExecution execution;

@@ -97,7 +97,6 @@ class SqliteStore final : public Store {
 
   std::optional<ExecutionRecord> execution(const std::string& id) override;
   std::vector<ExecutionRecord> executions(const ExecutionQuery& query) override;
-  std::optional<plexus::Json> triggerResults(const std::string& executionId) override;
   std::optional<NewExecution> executionToRun(const std::string& executionId) override;
   std::optional<StoredResult> stepResult(const std::string& executionId,
                                          const std::string& stepName) override;

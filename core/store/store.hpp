@@ -169,9 +169,8 @@ class Store : public FireLedger {
 
   virtual std::optional<ExecutionRecord> execution(const std::string& id) = 0;
   virtual std::vector<ExecutionRecord> executions(const ExecutionQuery& query) = 0;  ///< Newest first.
-  virtual std::optional<plexus::Json> triggerResults(const std::string& executionId) = 0;
-  /// What running the execution needs, as createExecution was given it, in
-  /// one read (no steps or logs). For executions queued by id only.
+  /// The execution as createExecution was given it, trigger results
+  /// included: what running it needs, in one read (no steps or logs).
   virtual std::optional<NewExecution> executionToRun(const std::string& executionId) = 0;
   virtual std::optional<StoredResult> stepResult(const std::string& executionId,
                                                  const std::string& stepName) = 0;

@@ -163,13 +163,13 @@ TEST_CASE("binaries in trigger results and step results survive the store, small
   CHECK(countFiles(temp.path() / "blobs") == 1);
 
   auto store = SqliteStore::open(temp.str());
-  auto trigger = store->triggerResults("e1");
+  auto trigger = store->executionToRun("e1");
   REQUIRE(trigger);
-  const auto& raw = plexus::asBinary((*trigger)["rawBody"]["data"]);
+  const auto& raw = plexus::asBinary(trigger->triggerResults["rawBody"]["data"]);
   CHECK(raw.size() == large.size());
   CHECK(raw.view() == large);
   CHECK(raw.contentType() == "image/png");
-  CHECK(plexus::asBinary((*trigger)["thumb"]) == plexus::Binary(small, "image/gif"));
+  CHECK(plexus::asBinary(trigger->triggerResults["thumb"]) == plexus::Binary(small, "image/gif"));
 
   auto copy = store->stepResult("e1", "copy");
   REQUIRE(copy);

@@ -107,9 +107,9 @@ void checkTheFullExecution(Store& store) {
   CHECK(execution->logs[0].message == "looking up render 42");
   CHECK(execution->logs[1].step.empty());
 
-  auto trigger = store.triggerResults("e1");
+  auto trigger = store.executionToRun("e1");
   REQUIRE(trigger);
-  CHECK((*trigger)["body"]["data"]["renderId"] == 42);
+  CHECK(trigger->triggerResults["body"]["data"]["renderId"] == 42);
 
   auto lookup = store.stepResult("e1", "lookup");
   REQUIRE(lookup);
@@ -253,7 +253,7 @@ TEST_CASE("an execution records its run: steps, results, logs and end state", "[
   }
   SECTION("unknown ids find nothing") {
     CHECK_FALSE(store->execution("nope"));
-    CHECK_FALSE(store->triggerResults("nope"));
+    CHECK_FALSE(store->executionToRun("nope"));
     CHECK_FALSE(store->stepResult("e1", "nope"));
     CHECK_FALSE(store->stepResult("nope", "lookup"));
   }
@@ -337,7 +337,7 @@ TEST_CASE("resetForRetry forgets steps and end state, keeps logs, and markRunnin
   CHECK(reset->logs.size() == 2);
   CHECK(reset->attempts == 1);
   CHECK_FALSE(store->stepResult("e1", "lookup"));
-  CHECK(store->triggerResults("e1"));
+  CHECK(store->executionToRun("e1"));
   CHECK(store->unfinishedExecutions() == std::vector<std::string>{"e1"});
 
   store->markRunning("e1", at(9000));
