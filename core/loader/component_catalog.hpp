@@ -1,6 +1,7 @@
 // The components the runtime can call, however they were loaded.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,22 @@ class ComponentCatalog {
   virtual LoadedComponentPtr find(const std::string& key) const = 0;
   /// Every component, sorted by key.
   virtual std::vector<LoadedComponentPtr> all() const = 0;
+};
+
+/// A catalog kept in a map by key: the loader's registry and the static
+/// catalog differ only in how their components are made.
+class KeyedCatalog : public ComponentCatalog {
+ public:
+  LoadedComponentPtr find(const std::string& key) const override;
+  std::vector<LoadedComponentPtr> all() const override;
+
+ protected:
+  /// For constructors. Throws std::invalid_argument, starting with `owner`,
+  /// when a component with the same key was added already.
+  void add(LoadedComponentPtr component, const std::string& owner);
+
+ private:
+  std::map<std::string, LoadedComponentPtr> byKey_;
 };
 
 }  // namespace plexus::core

@@ -207,24 +207,7 @@ std::string LoadRefusal::message() const { return file + ": " + reason; }
 ComponentRegistry::ComponentRegistry(std::vector<LoadedComponentPtr> components,
                                      std::vector<LoadRefusal> refusals)
     : refusals_(std::move(refusals)) {
-  for (auto& component : components) {
-    const std::string key = component->spec.key;
-    if (!byKey_.emplace(key, std::move(component)).second)
-      throw std::invalid_argument("component registry: component " + quoted(key) +
-                                  " is given twice");
-  }
-}
-
-LoadedComponentPtr ComponentRegistry::find(const std::string& key) const {
-  auto it = byKey_.find(key);
-  return it == byKey_.end() ? nullptr : it->second;
-}
-
-std::vector<LoadedComponentPtr> ComponentRegistry::all() const {
-  std::vector<LoadedComponentPtr> components;
-  components.reserve(byKey_.size());
-  for (const auto& entry : byKey_) components.push_back(entry.second);
-  return components;
+  for (auto& component : components) add(std::move(component), "component registry");
 }
 
 std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory) {

@@ -12,7 +12,6 @@
 // level on the Poco logger "plexus.loader", and loading goes on with the next.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,18 +35,15 @@ struct LoadRefusal {
 /// without locks. Each LoadedComponent keeps its library loaded (keepAlive),
 /// so a component (or anything holding its LoadedComponentPtr) may outlive
 /// the registry safely.
-class ComponentRegistry : public ComponentCatalog {
+class ComponentRegistry : public KeyedCatalog {
  public:
   /// `components` must have distinct keys (loadComponents guarantees it).
   ComponentRegistry(std::vector<LoadedComponentPtr> components, std::vector<LoadRefusal> refusals);
 
-  LoadedComponentPtr find(const std::string& key) const override;
-  std::vector<LoadedComponentPtr> all() const override;
   /// The refused files, in the order they were tried (sorted by file name).
   const std::vector<LoadRefusal>& refusals() const { return refusals_; }
 
  private:
-  std::map<std::string, LoadedComponentPtr> byKey_;
   std::vector<LoadRefusal> refusals_;
 };
 

@@ -3,7 +3,6 @@
 // components without building and loading shared libraries.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -14,17 +13,11 @@ namespace plexus::core {
 /// Components built in to this binary: each LoadedComponent has file "" and
 /// no keepAlive (the code is part of the executable, it cannot be unloaded).
 /// Immutable after construction; reads are thread-safe.
-class StaticCatalog : public ComponentCatalog {
+class StaticCatalog : public KeyedCatalog {
  public:
   /// Throws std::invalid_argument, naming the component, for a malformed
   /// spec or a key given twice (the same checks as the loader's).
   explicit StaticCatalog(std::vector<plexus::ComponentSpec> specs);
-
-  LoadedComponentPtr find(const std::string& key) const override;
-  std::vector<LoadedComponentPtr> all() const override;
-
- private:
-  std::map<std::string, LoadedComponentPtr> byKey_;
 };
 
 }  // namespace plexus::core
