@@ -16,18 +16,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${PLEXUS_BENCH_BUILD:-$root/build-bench}
 
-bash "$root/scripts/install-deps.sh"
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v python3 >/dev/null || missing+=(python3)
-if ((${#missing[@]})); then
-  echo "bench: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# wrk and python3 only when their commands are missing (python3 may come
+# from elsewhere than Debian's package).
+extra=()
+command -v wrk >/dev/null || extra+=(wrk)
+command -v python3 >/dev/null || extra+=(python3)
+bash "$root/scripts/install-deps.sh" "${extra[@]}"
 
 # The top-level CMakeLists.txt adds bench/ with -DPLEXUS_BUILD_BENCH=ON; a
 # tree without that option is built through bench/wrapper instead.

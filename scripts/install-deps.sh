@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Plexus's build and test dependencies from Debian 12 packages.
+# Installs Plexus's build and test dependencies from Debian 12 packages,
+# and any further packages named as arguments (bench/run.sh adds wrk).
 # Idempotent: packages already present are skipped, so the README commands
 # can call this every time at almost no cost.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
   catch2                                # tests (v2)
   libhowardhinnant-date-dev tzdata      # IANA time zones for cron schedules
   curl                                  # tests replay the webhook docs' curl commands
+  "$@"
 )
 
 missing=()
