@@ -1,11 +1,13 @@
 #include "store/group_commit.hpp"
 
+#include <algorithm>
+
 #include <Poco/Logger.h>
 
 namespace plexus::core {
 
-GroupCommitWriter::GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection)
-    : connection_(std::move(connection)), thread_([this] { run(); }) {}
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection, BatchObserver observer)
+    : connection_(std::move(connection)), observer_(std::move(observer)), thread_([this] { run(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() {
   {
@@ -112,6 +114,7 @@ void GroupCommitWriter::run() {
 }
 
 void GroupCommitWriter::applyBatch(std::vector<Request*>& batch) {
+  batchCommitted_ = false;
   try {
     connection_->prepare("BEGIN IMMEDIATE")->run();
   } catch (const std::exception&) {  // handed to the callers below
@@ -131,6 +134,7 @@ void GroupCommitWriter::applyBatch(std::vector<Request*>& batch) {
   }
   try {
     connection_->prepare("COMMIT")->run();
+    batchCommitted_ = true;
   } catch (const std::exception&) {  // handed to the callers below
     if (!connection_->autocommit()) connection_->tryExec("ROLLBACK");
     failAll(batch, std::current_exception());
@@ -164,6 +168,11 @@ void GroupCommitWriter::failAll(std::vector<Request*>& batch, const std::excepti
 }
 
 void GroupCommitWriter::markDone(std::vector<Request*>& batch) {
+  if (observer_) {
+    auto failed = std::find_if(batch.begin(), batch.end(), [](const Request* request) { return request->error; });
+    if (failed != batch.end()) observer_((*failed)->error);
+    if (batchCommitted_) observer_(nullptr);
+  }
   std::uint64_t succeeded = 0;
   std::vector<Request*> waiting;
   waiting.reserve(batch.size());

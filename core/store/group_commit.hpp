@@ -56,7 +56,11 @@ class WriteRef {
 /// If COMMIT itself fails, every write of the batch gets that error.
 class GroupCommitWriter {
  public:
-  explicit GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection);
+  /// Told about each batch on the writer thread: nullptr once it committed,
+  /// else the first error one of its writes got (the store's health looks at
+  /// it: a full disk, a damaged file). Must be quick and must not throw.
+  using BatchObserver = std::function<void(const std::exception_ptr& firstError)>;
+  explicit GroupCommitWriter(std::unique_ptr<sqlite::Connection> connection, BatchObserver observer = nullptr);
   /// Finishes the writes already queued, then stops the thread.
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
@@ -145,6 +149,8 @@ class GroupCommitWriter {
   void callDone(const Request& request);
 
   std::unique_ptr<sqlite::Connection> connection_;  // writer thread only
+  BatchObserver observer_;
+  bool batchCommitted_ = false;                     // writer thread only
 
   mutable std::mutex mutex_;            // guards everything below
   std::condition_variable wakeWriter_;  // a request arrived, or stop

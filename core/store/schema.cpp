@@ -107,9 +107,32 @@ INSERT INTO last_fires (instance_id, due_at) SELECT instance_id, MAX(due_at) FRO
 DROP TABLE fires;
 )sql";
 
+// Version 3: crash recovery and the database's identity.
+// - execution_crashes counts, per execution, the unclean stops of the
+//   server while it ran (and the step that ran at the last one), so that an
+//   execution whose step crashes the server is ended failed after N tries
+//   instead of crashing every restart. A table of its own, not a column of
+//   executions: a column added now would sit after trigger_results, and
+//   reading it would walk that payload's overflow pages; and only
+//   executions that were running during a crash ever get a row.
+// - store_meta holds database_id, a random id made when the database is
+//   first opened, also recorded beside it in DATA/plexus.state: a start
+//   finds out whether plexus.db is still the database the folder had.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE execution_crashes (
+  execution_id TEXT PRIMARY KEY,
+  crashes      INTEGER NOT NULL,
+  step         TEXT                 -- the step running at the last crash, when known
+) WITHOUT ROWID;
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 /// Migration N takes a database at version N-1 to version N; index 0 is
 /// the empty database. Append here, never edit a released entry.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
 

@@ -1,14 +1,21 @@
 #include "store/sqlite_store.hpp"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
+#include "store/data_folder.hpp"
 #include "store/group_commit.hpp"
 #include "store/reader_pool.hpp"
 #include "store/schema.hpp"
+#include "store/store_health.hpp"
 #include "store/wal_checkpointer.hpp"
+#include "util/ids.hpp"
+
+#include <Poco/Logger.h>
 
 namespace plexus::core {
 
@@ -25,14 +32,35 @@ constexpr const char* kBlobFolder = "blobs";
 
 /// Runs `body`, prefixing any StoreError with the operation and its subject
 /// ("store: createExecution 'abc' failed: ...") so the caller's log line
-/// says what was being done.
+/// says what was being done. A failure that means the store cannot store
+/// (damaged, vanished, full) becomes a StoreUnavailable.
 template <typename Body>
-auto named(const char* operation, const std::string& subject, Body&& body) -> decltype(body()) {
+auto reading(StoreHealth& health, const char* operation, const std::string& subject, Body&& body)
+    -> decltype(body()) {
   try {
     return body();
   } catch (const StoreError& error) {
-    throw StoreError(std::string("store: ") + operation + " '" + subject + "' failed: " + error.what());
+    std::string context = std::string("store: ") + operation + " '" + subject + "' failed: ";
+    if (std::exception_ptr unavailable = health.classify(std::current_exception())) {
+      try {
+        std::rethrow_exception(unavailable);
+      } catch (const StoreUnavailable& cause) {
+        throw StoreUnavailable(context + cause.what());
+      }
+    }
+    throw StoreError(context + error.what());
   }
+}
+
+/// As reading(), refusing at once while the database is gone or damaged:
+/// SQLite would go on writing to a deleted file, and a restart would lose it.
+template <typename Body>
+auto writing(StoreHealth& health, const char* operation, const std::string& subject, Body&& body)
+    -> decltype(body()) {
+  return reading(health, operation, subject, [&] {
+    health.requireWritable();
+    return body();
+  });
 }
 
 [[noreturn]] void throwNoExecution(const std::string& id) {
@@ -58,6 +86,30 @@ void createDirectory(const fs::path& directory, const char* what) {
   }
 }
 
+constexpr const char* kDamagedAdvice =
+    "Plexus will not use it: stop here, restore the data folder's database from a backup (see "
+    "docs/operating.md), or move the file (with its -wal and -shm files) away and start with "
+    "--allow-new-database to begin with an empty database; `sqlite3 plexus.db .recover` may save "
+    "part of a damaged one";
+
+/// PRAGMA quick_check: every page's structure, without the index-content
+/// cross-check of integrity_check (which costs several times more). A page
+/// overwritten with garbage fails here instead of in the middle of a run.
+void checkIntegrity(Connection& connection) {
+  std::vector<std::string> problems;
+  try {
+    sqlite::Statement check(connection.handle(), "PRAGMA quick_check(5)");
+    while (check.step()) problems.push_back(check.text(0));
+  } catch (const sqlite::Error& error) {
+    problems = {error.sqliteMessage().empty() ? error.what() : error.sqliteMessage()};
+  }
+  if (problems.size() == 1 && problems[0] == "ok") return;
+  std::string found;
+  for (const auto& problem : problems) found += (found.empty() ? "" : "; ") + problem;
+  throw StoreError("the database '" + connection.path() + "' is damaged (PRAGMA quick_check found: " + found +
+                   "). " + kDamagedAdvice);
+}
+
 std::unique_ptr<Connection> configureWriteConnection(const std::string& path, const SqliteStore::Options& options) {
   auto connection = std::make_unique<Connection>(path, Connection::Mode::ReadWriteCreate, options.busyTimeoutMs);
   std::string mode = connection->queryText("PRAGMA journal_mode = WAL");
@@ -72,6 +124,7 @@ std::unique_ptr<Connection> configureWriteConnection(const std::string& path, co
   // past it. A 32 MiB page cache (filled only as used) keeps the pages the
   // writer touches in memory instead of reading them back from the WAL.
   connection->exec("PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768");
+  if (options.checkIntegrity) checkIntegrity(*connection);
   migrateSchema(*connection);
   return connection;
 }
@@ -79,10 +132,33 @@ std::unique_ptr<Connection> configureWriteConnection(const std::string& path, co
 std::unique_ptr<Connection> openWriteConnection(const std::string& path, const SqliteStore::Options& options) {
   try {
     return configureWriteConnection(path, options);
+  } catch (const sqlite::Error& error) {
+    int code = error.code() & 0xff;
+    if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) throw;
+    throw StoreError("the database '" + path + "' is damaged or is not a SQLite database (SQLite: " +
+                     error.what() + "). " + kDamagedAdvice);
   } catch (const StoreError& error) {
     if (std::string(error.what()).find(path) != std::string::npos) throw;  // already names the file
     throw StoreError("cannot use the database '" + path + "': " + error.what() +
                      " (if it is not a Plexus database, move it away or pass --data another directory)");
+  }
+}
+
+/// The id this database got when it was created (store_meta), made now for
+/// a database from before ids were recorded.
+std::string databaseIdentity(Connection& db) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    std::string id = randomId(16);
+    auto insert = db.prepare("INSERT INTO store_meta (key, value) VALUES ('database_id', ?1) ON CONFLICT DO NOTHING");
+    insert->bind(1, id);
+    insert->run();
+    id = db.queryText("SELECT value FROM store_meta WHERE key = 'database_id'");
+    db.exec("COMMIT");
+    return id;
+  } catch (const StoreError&) {
+    db.tryExec("ROLLBACK");
+    throw;
   }
 }
 
@@ -187,18 +263,67 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dataDirectory)
   return open(dataDirectory, Options{});
 }
 
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("plexus.store"); }
+
+/// A data folder that had a database must not silently get an empty one:
+/// that loses every execution and gives every instance a new webhook URL.
+void refuseSilentlyNewDatabase(const DataFolder& folder, const std::string& databasePath, bool allowed) {
+  if (folder.recordedDatabaseId().empty() || ::access(databasePath.c_str(), F_OK) == 0) return;
+  std::string what = "the data folder " + folder.directory() + " had a database (id " +
+                     folder.recordedDatabaseId() + ") but " + databasePath + " is missing";
+  if (!allowed)
+    throw StoreError(what + ". Plexus will not silently start over with an empty one (every execution "
+                     "and webhook URL would be gone): restore the file from a backup (see docs/operating.md), "
+                     "or start with --allow-new-database to begin with an empty database");
+  logger().critical("%s: starting with an EMPTY database, as --allow-new-database asks; every instance "
+                    "declared in the integration files gets a new webhook URL", what);
+}
+
+void refuseReplacedDatabase(const DataFolder& folder, const std::string& databasePath, const std::string& databaseId,
+                            bool allowed) {
+  const std::string& recorded = folder.recordedDatabaseId();
+  if (recorded.empty() || recorded == databaseId) return;
+  std::string what = "the database " + databasePath + " (id " + databaseId +
+                     ") is not the one this data folder last used (id " + recorded + "): it was replaced";
+  if (!allowed)
+    throw StoreError(what + ". If that is what you meant (a database from another data folder), start "
+                     "with --allow-new-database; otherwise put this folder's own database or its backup back "
+                     "(see docs/operating.md)");
+  logger().warning("%s; using it, as --allow-new-database asks", what);
+}
+
+}  // namespace
+
 std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dataDirectory, const Options& options) {
   fs::path directory(dataDirectory);
   createDirectory(directory, "data directory");
+  // The lock first: a second process must not touch the database at all.
+  auto folder = DataFolder::claim(directory.string());
   createDirectory(directory / kBlobFolder, "blob directory");
   std::string databasePath = (directory / kDatabaseFile).string();
+  refuseSilentlyNewDatabase(*folder, databasePath, options.allowNewDatabase);
+  auto started = std::chrono::steady_clock::now();
   auto connection = openWriteConnection(databasePath, options);
+  auto opened = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::string databaseId = databaseIdentity(*connection);
+  refuseReplacedDatabase(*folder, databasePath, databaseId, options.allowNewDatabase);
+  folder->markRunning(databaseId);
+  auto health = std::make_unique<StoreHealth>(databasePath);
   auto checkpointer = std::make_unique<WalCheckpointer>(databasePath, options.busyTimeoutMs, WalCheckpointer::Options{});
   checkpointer->attach(*connection);
-  auto writer = std::make_unique<GroupCommitWriter>(std::move(connection));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(databasePath),
-                                                      (directory / kBlobFolder).string(), options,
-                                                      std::move(checkpointer), std::move(writer)));
+  StoreHealth* watched = health.get();
+  auto writer = std::make_unique<GroupCommitWriter>(std::move(connection), [watched](const std::exception_ptr& error) {
+    if (error) watched->classify(error); else watched->committed();
+  });
+  health->startWatching();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(databasePath), (directory / kBlobFolder).string(),
+                                                     options, std::move(checkpointer), std::move(writer)));
+  store->folder_ = std::move(folder);
+  store->health_ = std::move(health);
+  store->openTime_ = opened;
+  return store;
 }
 
 SqliteStore::SqliteStore(std::string databasePath, std::string blobDirectory, const Options& options,
@@ -211,7 +336,22 @@ SqliteStore::SqliteStore(std::string databasePath, std::string blobDirectory, co
   blobs_.removeStaleTemporaries();
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // Every write drained and every connection closed (SQLite checkpoints the
+  // WAL into the database as the last one closes) before the stop is
+  // recorded as clean; a process that dies before this line is a crash.
+  writer_.reset();
+  checkpointer_.reset();
+  readers_.reset();
+  health_.reset();
+  if (folder_) folder_->markStopped();
+}
+
+void SqliteStore::checkFiles() { health_->checkFiles(); }
+
+LastStop SqliteStore::lastStop() const { return folder_->lastStop(); }
+
+std::optional<std::string> SqliteStore::unavailableReason() const { return health_->problem(); }
 
 std::string SqliteStore::blobDirectory() const { return blobs_.path(); }
 
@@ -221,7 +361,7 @@ std::uint64_t SqliteStore::committedWrites() const { return writer_->writesCommi
 // --- instances -------------------------------------------------------------------
 
 void SqliteStore::saveInstance(const InstanceRecord& instance) {
-  named("saveInstance", instance.id, [&] {
+  writing(*health_, "saveInstance", instance.id, [&] {
     std::string configVars = encodePayload(instance.configVars, blobs_);
     try {
       writer_->write([&](Connection& db) {
@@ -252,7 +392,7 @@ void SqliteStore::saveInstance(const InstanceRecord& instance) {
 }
 
 std::optional<InstanceRecord> SqliteStore::instance(const std::string& id) {
-  return named("instance", id, [&]() -> std::optional<InstanceRecord> {
+  return reading(*health_, "instance", id, [&]() -> std::optional<InstanceRecord> {
     auto db = readers_->acquire();
     auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE id = ?1");
     query->bind(1, id);
@@ -263,7 +403,7 @@ std::optional<InstanceRecord> SqliteStore::instance(const std::string& id) {
 
 std::optional<InstanceRecord> SqliteStore::instanceByToken(const std::string& token) {
   // The token is a credential: it is not repeated in error messages.
-  return named("instanceByToken", "(token)", [&]() -> std::optional<InstanceRecord> {
+  return reading(*health_, "instanceByToken", "(token)", [&]() -> std::optional<InstanceRecord> {
     if (token.empty()) return std::nullopt;
     auto db = readers_->acquire();
     auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE webhook_token = ?1");
@@ -275,7 +415,7 @@ std::optional<InstanceRecord> SqliteStore::instanceByToken(const std::string& to
 
 std::optional<InstanceRecord> SqliteStore::instanceByName(const std::string& integrationKey,
                                                           const std::string& name) {
-  return named("instanceByName", integrationKey + "/" + name, [&]() -> std::optional<InstanceRecord> {
+  return reading(*health_, "instanceByName", integrationKey + "/" + name, [&]() -> std::optional<InstanceRecord> {
     auto db = readers_->acquire();
     auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "WHERE integration_key = ?1 AND name = ?2");
     query->bind(1, integrationKey);
@@ -286,7 +426,7 @@ std::optional<InstanceRecord> SqliteStore::instanceByName(const std::string& int
 }
 
 std::vector<InstanceRecord> SqliteStore::instances() {
-  return named("instances", "all", [&] {
+  return reading(*health_, "instances", "all", [&] {
     auto db = readers_->acquire();
     auto query = db->prepare(PLEXUS_INSTANCE_COLUMNS "ORDER BY integration_key, name");
     std::vector<InstanceRecord> all;
@@ -296,7 +436,7 @@ std::vector<InstanceRecord> SqliteStore::instances() {
 }
 
 bool SqliteStore::deleteInstance(const std::string& id) {
-  return named("deleteInstance", id, [&] {
+  return writing(*health_, "deleteInstance", id, [&] {
     bool deleted = false;
     writer_->write([&](Connection& db) {
       auto fires = db.prepare("DELETE FROM last_fires WHERE instance_id = ?1");
@@ -345,14 +485,14 @@ bool recordFireIfNew(Connection& db, const std::string& instanceId, TimePoint du
 }  // namespace
 
 void SqliteStore::createExecution(const NewExecution& execution) {
-  named("createExecution", execution.id, [&] {
+  writing(*health_, "createExecution", execution.id, [&] {
     std::string triggerResults = encodePayload(execution.triggerResults, blobs_);  // on the caller's thread
     writer_->write([&](Connection& db) { insertExecution(db, execution, triggerResults); }, kOneStatement);
   });
 }
 
 void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {
-  named("markRunning", executionId, [&] {
+  writing(*health_, "markRunning", executionId, [&] {
     postProgress(executionId, [executionId, startedAt](Connection& db) {
       auto update = db.prepare(
           "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
@@ -393,14 +533,14 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
 }  // namespace
 
 void SqliteStore::recordStepStarted(const std::string& executionId, const StepRecord& step) {
-  named("recordStepStarted", executionId + "/" + step.name, [&] {
+  writing(*health_, "recordStepStarted", executionId + "/" + step.name, [&] {
     postProgress(executionId, [executionId, step](Connection& db) { upsertStep(db, executionId, step, nullptr, nullptr); });
   });
 }
 
 void SqliteStore::recordStepFinished(const std::string& executionId, const StepRecord& step,
                                      const std::optional<StoredResult>& result) {
-  named("recordStepFinished", executionId + "/" + step.name, [&] {
+  writing(*health_, "recordStepFinished", executionId + "/" + step.name, [&] {
     // Encoded here, on the caller's thread: large binaries are written to
     // blob files before the row that names them is queued.
     std::string encoded = result ? encodeResult(*result) : std::string();
@@ -413,7 +553,7 @@ void SqliteStore::recordStepFinished(const std::string& executionId, const StepR
 }
 
 void SqliteStore::appendLog(const std::string& executionId, const LogRecord& line) {
-  named("appendLog", executionId, [&] {
+  writing(*health_, "appendLog", executionId, [&] {
     postProgress(executionId, [executionId, line](Connection& db) {
       auto insert = db.prepare(
           "INSERT INTO logs (execution_id, time, level, step, message) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -454,7 +594,7 @@ std::optional<std::string> SqliteStore::takeProgressFailure(const std::string& e
 }
 
 void SqliteStore::flush() {
-  named("flush", "", [&] { writer_->write([](Connection&) {}, kOneStatement); });
+  writing(*health_, "flush", "", [&] { writer_->write([](Connection&) {}, kOneStatement); });
 }
 
 void SqliteStore::applyFinish(Connection& db, const std::string& executionId, ExecutionStatus status,
@@ -480,7 +620,7 @@ void SqliteStore::applyFinish(Connection& db, const std::string& executionId, Ex
 void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                                   const std::optional<std::string>& error,
                                   const std::optional<std::string>& errorStep) {
-  named("finishExecution", executionId, [&] {
+  writing(*health_, "finishExecution", executionId, [&] {
     writer_->write([&](Connection& db) { applyFinish(db, executionId, status, endedAt, error, errorStep); },
                    kOneStatement);
   });
@@ -489,7 +629,7 @@ void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatu
 void SqliteStore::finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                                        const std::optional<std::string>& error,
                                        const std::optional<std::string>& errorStep, Done whenDone) {
-  named("finishExecution", executionId, [&] {
+  writing(*health_, "finishExecution", executionId, [&] {
     writer_->post(
         [this, executionId, status, endedAt, error, errorStep](Connection& db) {
           applyFinish(db, executionId, status, endedAt, error, errorStep);
@@ -510,7 +650,7 @@ void SqliteStore::finishExecutionLater(const std::string& executionId, Execution
 }
 
 void SqliteStore::resetForRetry(const std::string& executionId) {
-  named("resetForRetry", executionId, [&] {
+  writing(*health_, "resetForRetry", executionId, [&] {
     writer_->write([&](Connection& db) {
       auto steps = db.prepare("DELETE FROM steps WHERE execution_id = ?1");  // results go with them
       steps->bind(1, executionId);
@@ -530,7 +670,7 @@ void SqliteStore::resetForRetry(const std::string& executionId) {
 // --- executions: reads -----------------------------------------------------------
 
 std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
-  return named("execution", id, [&]() -> std::optional<ExecutionRecord> {
+  return reading(*health_, "execution", id, [&]() -> std::optional<ExecutionRecord> {
     auto db = readers_->acquire();
     ReadTransaction snapshot(*db);
     ExecutionRecord execution;
@@ -548,6 +688,11 @@ std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
       while (steps->step()) execution.steps.push_back(readStep(*steps));
     }
     {
+      auto crashes = db->prepare("SELECT crashes FROM execution_crashes WHERE execution_id = ?1");
+      crashes->bind(1, id);
+      if (crashes->step()) execution.crashes = static_cast<int>(crashes->integer(0));
+    }
+    {
       auto logs = db->prepare("SELECT time, level, step, message FROM logs WHERE execution_id = ?1 ORDER BY seq");
       logs->bind(1, id);
       while (logs->step()) execution.logs.push_back(readLog(*logs));
@@ -559,7 +704,7 @@ std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
 std::vector<ExecutionRecord> SqliteStore::executions(const ExecutionQuery& query) {
   std::string subject = query.instanceId.value_or("any instance") + ", " +
                         (query.status ? toString(*query.status) : "any status");
-  return named("executions", subject, [&] {
+  return reading(*health_, "executions", subject, [&] {
     auto db = readers_->acquire();
     // One literal per filter combination: each is prepared once per connection.
     const char* sql =
@@ -579,7 +724,7 @@ std::vector<ExecutionRecord> SqliteStore::executions(const ExecutionQuery& query
 }
 
 std::optional<NewExecution> SqliteStore::executionToRun(const std::string& executionId) {
-  return named("executionToRun", executionId, [&]() -> std::optional<NewExecution> {
+  return reading(*health_, "executionToRun", executionId, [&]() -> std::optional<NewExecution> {
     NewExecution execution;
     std::string triggerResults;
     {
@@ -603,7 +748,7 @@ std::optional<NewExecution> SqliteStore::executionToRun(const std::string& execu
 }
 
 std::optional<StoredResult> SqliteStore::stepResult(const std::string& executionId, const std::string& stepName) {
-  return named("stepResult", executionId + "/" + stepName, [&]() -> std::optional<StoredResult> {
+  return reading(*health_, "stepResult", executionId + "/" + stepName, [&]() -> std::optional<StoredResult> {
     std::string kind;
     std::string text;
     {
@@ -620,7 +765,7 @@ std::optional<StoredResult> SqliteStore::stepResult(const std::string& execution
 }
 
 std::vector<std::string> SqliteStore::unfinishedExecutions() {
-  return named("unfinishedExecutions", "all", [&] {
+  return reading(*health_, "unfinishedExecutions", "all", [&] {
     auto db = readers_->acquire();
     auto query = db->prepare(
         "SELECT id FROM executions WHERE status IN ('queued', 'running') ORDER BY seq");
@@ -628,6 +773,105 @@ std::vector<std::string> SqliteStore::unfinishedExecutions() {
     while (query->step()) ids.push_back(query->text(0));
     return ids;
   });
+}
+
+// --- recovery ----------------------------------------------------------------------
+
+namespace {
+
+/// Counts one more crash for the execution the crash handler named, if it
+/// is unfinished: it was the one running when the process died, whether or
+/// not its "running" state had been committed yet (progress writes are not
+/// waited for).
+void countCrashOf(Connection& db, const CrashRecord& crash) {
+  auto count = db.prepare(
+      "INSERT INTO execution_crashes (execution_id, crashes, step) "
+      "SELECT id, 1, ?2 FROM executions WHERE id = ?1 AND status IN ('queued', 'running') "
+      "ON CONFLICT (execution_id) DO UPDATE SET crashes = crashes + 1, step = excluded.step");
+  count->bind(1, crash.executionId);
+  count->bind(2, crash.step);
+  count->run();
+}
+
+/// Without a crash record (kill -9, the OOM killer, a power cut) the
+/// culprit is unknown: every execution that was running counts one crash.
+void countCrashOfRunning(Connection& db) {
+  db.prepare(
+        "INSERT INTO execution_crashes (execution_id, crashes, step) "
+        "SELECT e.id, 1, (SELECT s.name FROM steps s WHERE s.execution_id = e.id AND s.status = 'running' "
+        "ORDER BY s.seq DESC LIMIT 1) FROM executions e WHERE e.status = 'running' "
+        "ON CONFLICT (execution_id) DO UPDATE SET crashes = crashes + 1, step = excluded.step")
+      ->run();
+}
+
+std::string abandonMessage(const std::string& step, int crashes) {
+  return "the server stopped while " + (step.empty() ? std::string("this execution") : "step " + step) +
+         " ran, " + (crashes == 1 ? std::string("once") : std::to_string(crashes) + " times") + "; not retried";
+}
+
+void abandon(Connection& db, const AbandonedExecution& execution, TimePoint now) {
+  auto update = db.prepare(
+      "UPDATE executions SET status = 'failed', ended_at = ?2, error = ?3, error_step = ?4 WHERE id = ?1");
+  update->bind(1, execution.id);
+  update->bind(2, now);
+  update->bind(3, execution.error);
+  if (execution.step.empty()) update->bindNull(4); else update->bind(4, execution.step);
+  update->run();
+  auto log = db.prepare(
+      "INSERT INTO logs (execution_id, time, level, step, message) VALUES (?1, ?2, 'error', NULL, ?3)");
+  log->bind(1, execution.id);
+  log->bind(2, now);
+  log->bind(3, execution.error);
+  log->run();
+}
+
+}  // namespace
+
+RecoveryReport SqliteStore::recoverUnfinished(const RecoveryPolicy& policy) {
+  RecoveryReport report;
+  report.lastStop = folder_->lastStop();
+  writing(*health_, "recoverUnfinished", "all", [&] {
+    TimePoint now = nowMs();
+    writer_->write([&](Connection& db) {
+      report.requeued.clear();
+      report.abandoned.clear();
+      if (report.lastStop.crashed()) {
+        if (report.lastStop.crash && !report.lastStop.crash->executionId.empty())
+          countCrashOf(db, *report.lastStop.crash);
+        else
+          countCrashOfRunning(db);
+      }
+      {
+        auto unfinished = db.prepare(
+            "SELECT e.id, e.integration_key, e.instance_name, COALESCE(c.crashes, 0), c.step FROM executions e "
+            "LEFT JOIN execution_crashes c ON c.execution_id = e.id "
+            "WHERE e.status IN ('queued', 'running') ORDER BY e.seq");
+        while (unfinished->step()) {
+          int crashes = static_cast<int>(unfinished->integer(3));
+          if (crashes < policy.maxCrashRestarts) {
+            report.requeued.push_back(RecoveredExecution{unfinished->text(0), crashes});
+            continue;
+          }
+          AbandonedExecution gone{unfinished->text(0), unfinished->text(1), unfinished->text(2),
+                                  unfinished->text(4), crashes, ""};
+          gone.error = abandonMessage(gone.step, crashes);
+          report.abandoned.push_back(std::move(gone));
+        }
+      }
+      for (const AbandonedExecution& execution : report.abandoned) abandon(db, execution, now);
+      // The rest start over from their first step (their logs stay).
+      db.prepare(
+            "DELETE FROM steps WHERE execution_id IN "
+            "(SELECT id FROM executions WHERE status IN ('queued', 'running'))")
+          ->run();
+      db.prepare(
+            "UPDATE executions SET status = 'queued', started_at = NULL, ended_at = NULL, error = NULL, "
+            "error_step = NULL WHERE status = 'running'")
+          ->run();
+    });
+  });
+  folder_->clearCrashRecord();
+  return report;
 }
 
 // --- results ---------------------------------------------------------------------
@@ -664,7 +908,7 @@ StoredResult SqliteStore::decodeResult(const std::string& kind, const std::strin
 // --- schedule fires --------------------------------------------------------------
 
 bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
-  return named("recordFire", instanceId + " at " + formatIsoSeconds(dueAt), [&] {
+  return writing(*health_, "recordFire", instanceId + " at " + formatIsoSeconds(dueAt), [&] {
     bool first = false;
     writer_->write([&](Connection& db) { first = recordFireIfNew(db, instanceId, dueAt); }, kOneStatement);
     return first;
@@ -673,7 +917,7 @@ bool SqliteStore::recordFire(const std::string& instanceId, TimePoint dueAt) {
 
 std::vector<bool> SqliteStore::recordScheduledFires(const std::vector<ScheduledFire>& fires) {
   std::string subject = std::to_string(fires.size()) + " fire(s)";
-  return named("recordScheduledFires", subject, [&] {
+  return writing(*health_, "recordScheduledFires", subject, [&] {
     std::vector<std::string> triggerResults(fires.size());
     for (std::size_t i = 0; i < fires.size(); ++i)  // on the caller's thread
       if (fires[i].execution) triggerResults[i] = encodePayload(fires[i].execution->triggerResults, blobs_);
@@ -691,7 +935,7 @@ std::vector<bool> SqliteStore::recordScheduledFires(const std::vector<ScheduledF
 }
 
 std::optional<TimePoint> SqliteStore::lastFire(const std::string& instanceId) {
-  return named("lastFire", instanceId, [&]() -> std::optional<TimePoint> {
+  return reading(*health_, "lastFire", instanceId, [&]() -> std::optional<TimePoint> {
     auto db = readers_->acquire();
     auto query = db->prepare("SELECT due_at FROM last_fires WHERE instance_id = ?1");
     query->bind(1, instanceId);

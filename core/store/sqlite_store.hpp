@@ -17,6 +17,7 @@
 // in parallel with each other and with the writer.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <functional>
@@ -34,7 +35,9 @@ namespace sqlite {
 class Connection;
 }  // namespace sqlite
 
+class DataFolder;
 class GroupCommitWriter;
+class StoreHealth;
 class ReaderPool;
 class WalCheckpointer;
 
@@ -49,16 +52,27 @@ class SqliteStore final : public Store {
     int busyTimeoutMs = 10000;
     /// Read connections kept open between queries.
     std::size_t maxIdleReaders = 8;
+    /// Open even though the data folder had a database that is now missing
+    /// or was replaced by another one (else open refuses: a silently empty
+    /// database loses every execution and webhook URL).
+    bool allowNewDatabase = false;
+    /// PRAGMA quick_check at open: a damaged database is refused at start
+    /// instead of failing requests at random (see docs/operating.md for its cost).
+    bool checkIntegrity = true;
   };
 
   /// Opens the store in `dataDirectory`, creating the directory, plexus.db
-  /// and blobs/ as needed, and migrating an older schema. Throws StoreError
-  /// naming the path when the directory cannot be created or written, or the
-  /// database cannot be opened.
+  /// and blobs/ as needed, and migrating an older schema. Takes the data
+  /// folder's lock for the store's life (data_folder.hpp) and checks the
+  /// database's integrity. Throws DataFolderInUse when another process uses
+  /// the folder, StoreError naming the path when the directory cannot be
+  /// created or written, the database cannot be opened, is damaged, or is
+  /// missing or replaced where the folder had one (Options::allowNewDatabase).
   static std::unique_ptr<SqliteStore> open(const std::string& dataDirectory);
   static std::unique_ptr<SqliteStore> open(const std::string& dataDirectory, const Options& options);
 
-  /// Waits for queued writes to commit, then closes the database. Every
+  /// Waits for queued writes to commit, closes the database and records a
+  /// clean stop in the data folder. Every
   /// other thread must have stopped calling the store (the server and the
   /// engine are stopped first).
   ~SqliteStore() override;
@@ -101,6 +115,13 @@ class SqliteStore final : public Store {
   std::optional<StoredResult> stepResult(const std::string& executionId,
                                          const std::string& stepName) override;
   std::vector<std::string> unfinishedExecutions() override;
+  LastStop lastStop() const override;
+  RecoveryReport recoverUnfinished(const RecoveryPolicy& policy) override;
+  std::optional<std::string> unavailableReason() const override;
+  /// How long opening took, WAL recovery and the integrity check included.
+  std::chrono::milliseconds openTime() const { return openTime_; }
+  /// Checks the database files now instead of at the next periodic check.
+  void checkFiles();
 
   bool recordFire(const std::string& instanceId, TimePoint dueAt) override;
   std::vector<bool> recordScheduledFires(const std::vector<ScheduledFire>& fires) override;
@@ -127,6 +148,8 @@ class SqliteStore final : public Store {
   std::string encodeResult(const StoredResult& result) const;
   StoredResult decodeResult(const std::string& kind, const std::string& text) const;
 
+  std::unique_ptr<DataFolder> folder_;  // the lock: released last
+  std::chrono::milliseconds openTime_{0};
   const std::string databasePath_;
   const BlobDirectory blobs_;
   std::unique_ptr<ReaderPool> readers_;
@@ -135,6 +158,7 @@ class SqliteStore final : public Store {
   std::mutex failuresMutex_;
   std::unordered_map<std::string, std::string> progressFailures_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // called by the writer: outlives it
+  std::unique_ptr<StoreHealth> health_;  // told by the writer: outlives it
   std::unique_ptr<GroupCommitWriter> writer_;  // destroyed first: drains writes
 };
 

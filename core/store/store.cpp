@@ -29,6 +29,20 @@ const char* toString(StepStatus status) {
   return "running";
 }
 
+std::string LastStop::describe() const {
+  switch (kind) {
+    case Kind::FirstStart: return "this is the first start on this data folder";
+    case Kind::Clean: return "the last stop was clean";
+    case Kind::Unknown: return "the last stop was not recorded (a data folder from an older Plexus); treated as a crash";
+    case Kind::Crash: break;
+  }
+  if (!crash) return "the last stop was a crash (the process ended without closing the store)";
+  std::string text = "the last stop was a crash (" + crash->signal;
+  if (!crash->executionId.empty())
+    text += " while running step " + crash->step + " (" + crash->action + ") of execution " + crash->executionId;
+  return text + ")";
+}
+
 std::optional<StepStatus> stepStatusFromString(const std::string& text) {
   for (auto status : {StepStatus::Running, StepStatus::Succeeded, StepStatus::Failed}) {
     if (text == toString(status)) return status;

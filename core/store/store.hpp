@@ -26,6 +26,72 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The store cannot keep what it is given: its database file was deleted or
+/// replaced, it is damaged, or its disk is full. Nothing new may be
+/// acknowledged (the HTTP layer answers 503); the message says what happened
+/// and what to do. A full disk clears once a write succeeds again; the
+/// others last until the server is restarted on a sound database.
+class StoreUnavailable : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+/// What the fatal-signal handler recorded about the step that was running
+/// on the crashing thread (empty fields when it was no step).
+struct CrashRecord {
+  std::string signal;       ///< "SIGSEGV"
+  std::string executionId;
+  std::string step;
+  std::string action;       ///< "component.action"
+};
+
+/// How the previous process that used the store ended.
+struct LastStop {
+  enum class Kind {
+    FirstStart,  ///< No process used this store before.
+    Clean,       ///< It closed the store (SIGTERM/SIGINT, or `plexus run` ending).
+    Crash,       ///< It died without closing the store (a crash, kill -9, power loss).
+    Unknown,     ///< Not recorded (a data folder from before this was recorded): treated as a crash.
+  };
+  Kind kind = Kind::FirstStart;
+  std::optional<CrashRecord> crash;  ///< When a fatal signal handler recorded one.
+
+  bool crashed() const { return kind == Kind::Crash || kind == Kind::Unknown; }
+  /// "the last stop was clean", "the last stop was a crash (SIGSEGV while
+  /// running step s (c.a) of execution ID)", ...
+  std::string describe() const;
+  /// "after a crash" or "after the last stop", for recovery messages.
+  const char* after() const { return crashed() ? "after a crash" : "after the last stop"; }
+};
+
+struct RecoveryPolicy {
+  /// An execution that was running during this many unclean stops is ended
+  /// failed instead of run again (a step that crashes the server must not
+  /// keep it from coming up).
+  int maxCrashRestarts = 3;
+};
+
+/// An execution recovery ended instead of running again.
+struct AbandonedExecution {
+  std::string id;
+  std::string integrationKey;
+  std::string instanceName;
+  std::string step;   ///< The step that ran at the last crash; empty if unknown.
+  int crashes = 0;
+  std::string error;  ///< "the server stopped while step STEP ran, 3 times; not retried"
+};
+
+struct RecoveredExecution {
+  std::string id;
+  int crashes = 0;    ///< Unclean stops it was running during, so far.
+};
+
+struct RecoveryReport {
+  LastStop lastStop;
+  std::vector<RecoveredExecution> requeued;  ///< Oldest first; queued again, to run.
+  std::vector<AbandonedExecution> abandoned;  ///< Ended failed.
+};
+
 /// A deployed instance of an integration.
 struct InstanceRecord {
   std::string id;              ///< Random, URL-safe.
@@ -83,6 +149,7 @@ struct ExecutionRecord {
   std::optional<std::string> error;
   std::optional<std::string> errorStep;
   int attempts = 0;            ///< How many times it was started (> 1 after a crash).
+  int crashes = 0;             ///< Unclean stops of the server while it ran.
   std::vector<StepRecord> steps;  ///< Filled by execution(), empty in listings.
   std::vector<LogRecord> logs;    ///< Filled by execution(), empty in listings.
 };
@@ -176,6 +243,22 @@ class Store : public FireLedger {
                                                  const std::string& stepName) = 0;
   /// Ids of executions that are queued or running, oldest first (for recovery).
   virtual std::vector<std::string> unfinishedExecutions() = 0;
+
+  // Recovery and health.
+  /// How the previous process that used this store ended.
+  virtual LastStop lastStop() const = 0;
+  /// At start, before anything runs: after an unclean stop, counts a crash
+  /// for the execution the crash record names (or, without one, for every
+  /// execution that was running); ends failed those that reached
+  /// policy.maxCrashRestarts, with a log line saying so; sets every other
+  /// unfinished execution back to queued (forgetting its steps, keeping its
+  /// logs). All in one transaction: a backlog of any size costs one commit.
+  /// Reads no payload: an execution that cannot be read fails when a worker
+  /// reads it back, and the others still run.
+  virtual RecoveryReport recoverUnfinished(const RecoveryPolicy& policy) = 0;
+  /// Why the store cannot store now (deleted, replaced or damaged database,
+  /// full disk), or nullopt when it can. Cheap: read on every /readyz.
+  virtual std::optional<std::string> unavailableReason() const = 0;
 
   // Schedules: recordFire and lastFire, from FireLedger, and:
   /// Records each fire with its execution in one transaction: a fire is
