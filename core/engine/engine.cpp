@@ -1,7 +1,10 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include <Poco/Logger.h>
 
+#include "engine/crash_handler.hpp"
 #include "engine/execution_runner.hpp"
 #include "util/ids.hpp"
 
@@ -35,6 +38,7 @@ void Engine::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (workers_.empty()) return;
     stopping_ = true;
+    parked_.clear();  // They stay unfinished in the store and run after the next start.
   }
   wake_.notify_all();
   for (auto& worker : workers_) worker.join();
@@ -56,10 +60,10 @@ void Engine::submit(ExecutionRequest request) {
                       nowMs()};
   store_.createExecution(record);  // Durable before anyone is told the id.
   request.triggerResults = std::move(record.triggerResults);
-  enqueue(Job{std::move(request), false});
+  enqueue(Job{std::move(request), {}});
 }
 
-void Engine::submitRecorded(ExecutionRequest request) { enqueue(Job{std::move(request), false}); }
+void Engine::submitRecorded(ExecutionRequest request) { enqueue(Job{std::move(request), {}}); }
 
 void Engine::enqueue(Job job) {
   {
@@ -68,7 +72,7 @@ void Engine::enqueue(Job job) {
     if (queue_.size() < options_.maxQueued && deferred_.empty()) {
       queue_.push_back(std::move(job));
     } else {
-      deferred_.push_back(Deferred{job.request.executionId, job.recovered});
+      deferred_.push_back(Deferred{job.request.executionId, std::move(job.recoveryNote)});
     }
   }
   wake_.notify_one();
@@ -85,14 +89,28 @@ std::size_t Engine::deferredCount() const {
 }
 
 void Engine::workerLoop() {
+  AlternateSignalStack crashStack;  // so a component's stack overflow still gets its crash line
   for (;;) {
     std::optional<Job> job;
     std::optional<Deferred> deferred;
+    std::optional<Parked> parked;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !deferred_.empty(); });
-      if (stopping_) return;  // Whatever is queued stays queued in the store.
-      if (!queue_.empty()) {
+      for (;;) {
+        if (stopping_) return;  // Whatever is queued or parked stays queued in the store.
+        if ((parked = takeDueParked(std::chrono::steady_clock::now()))) break;
+        if (!queue_.empty() || !deferred_.empty()) break;
+        if (parked_.empty()) {
+          wake_.wait(lock);
+        } else {
+          auto earliest = std::min_element(parked_.begin(), parked_.end(),
+                                           [](const Parked& a, const Parked& b) { return a.due < b.due; });
+          wake_.wait_until(lock, earliest->due);
+        }
+      }
+      if (parked) {
+        // handled below, unlocked
+      } else if (!queue_.empty()) {
         job = std::move(queue_.front());
         queue_.pop_front();
       } else {
@@ -100,9 +118,13 @@ void Engine::workerLoop() {
         deferred_.pop_front();
       }
     }
+    if (parked) {
+      retryParked(std::move(*parked));
+      continue;
+    }
     if (deferred) {
       try {
-        job = loadJob(deferred->executionId, deferred->recovered);
+        job = loadJob(deferred->executionId, deferred->recoveryNote);
       } catch (const std::exception& error) {
         failUnreadable(deferred->executionId, error.what());
         continue;
@@ -113,44 +135,87 @@ void Engine::workerLoop() {
   }
 }
 
+std::optional<Engine::Parked> Engine::takeDueParked(std::chrono::steady_clock::time_point now) {
+  auto due = std::find_if(parked_.begin(), parked_.end(), [&](const Parked& parked) { return parked.due <= now; });
+  if (due == parked_.end()) return std::nullopt;
+  Parked taken = std::move(*due);
+  parked_.erase(due);
+  return taken;
+}
+
+void Engine::park(const std::string& executionId, const std::exception_ptr& failure,
+                  std::chrono::milliseconds backoff) {
+  std::string cause = "unknown error";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& error) {
+    cause = error.what();
+  } catch (...) {
+    // May run on the store's writer thread, which must not end: say what we can.
+    cause = "a non-standard exception";
+  }
+  if (backoff == kFirstRetry)
+    logger().error("execution %s: the store could not record it (%s); it runs again from its first step "
+                   "once the store can (first try in %d ms, then less and less often)",
+                   executionId, cause, static_cast<int>(backoff.count()));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;  // It stays unfinished in the store and runs after the restart.
+    parked_.push_back(Parked{executionId, std::chrono::steady_clock::now() + backoff, backoff, std::move(cause)});
+  }
+  wake_.notify_one();
+}
+
+void Engine::retryParked(Parked parked) {
+  std::chrono::milliseconds next = std::min(parked.backoff * 2, kLongestRetry);
+  std::optional<Job> job;
+  try {
+    store_.resetForRetry(parked.executionId);  // its partial record goes: it starts over
+    job = loadJob(parked.executionId, "the store could not record this execution's progress (" + parked.cause +
+                                          "); running it again from its first step");
+  } catch (const StoreError&) {
+    park(parked.executionId, std::current_exception(), next);  // still failing: try again later
+    return;
+  }
+  if (!job) return;  // ended as failed, saying why (integration or instance gone)
+  logger().information("execution %s: running it again now that the store can record it", parked.executionId);
+  runJob(std::move(*job));
+}
+
 void Engine::runJob(Job job) {
   ExecutionRunner runner(store_, catalog_, gNeverCancelled);
   auto outcome = std::make_shared<ExecutionOutcome>();
   const std::string executionId = job.request.executionId;
   try {
-    *outcome = runner.run(std::move(job.request), job.recovered);
+    *outcome = runner.run(std::move(job.request), job.recoveryNote);
+  } catch (const StoreError&) {
+    return park(executionId, std::current_exception());
+  } catch (const std::exception& error) {
+    // Neither a step's failure (an outcome) nor the store's: a fault of the
+    // runtime itself. Ended failed, saying so, rather than lost.
+    outcome->executionId = executionId;
+    outcome->status = ExecutionStatus::Failed;
+    outcome->error = std::string("internal error while running this execution: ") + error.what();
+    outcome->endedAt = nowMs();
+  }
+  recordEnd(outcome);
+}
+
+void Engine::recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome) {
+  try {
     // Not waited for: the worker takes the next execution while this end
     // state waits for its commit, so commits carry many executions. Waiters
     // are told once it is durable, never before.
     store_.finishExecutionLater(outcome->executionId, outcome->status, outcome->endedAt, outcome->error,
                                 outcome->errorStep, [this, outcome](std::exception_ptr failure) {
-                                  if (failure) failStoreWise(*outcome, failure);
+                                  // Not recorded (its progress or its end): it runs again, and its
+                                  // waiters hear of the run that is recorded.
+                                  if (failure) return park(outcome->executionId, failure);
                                   finish(*outcome);
                                 });
-  } catch (const std::exception&) {
-    outcome->executionId = executionId;
-    failStoreWise(*outcome, std::current_exception());
-    finish(*outcome);
+  } catch (const StoreError&) {
+    park(outcome->executionId, std::current_exception());
   }
-}
-
-void Engine::failStoreWise(ExecutionOutcome& outcome, const std::exception_ptr& failure) {
-  // The store failed: the execution stays unfinished there and runs again
-  // after a restart. Tell any waiter what happened.
-  std::string message = "unknown error";
-  try {
-    std::rethrow_exception(failure);
-  } catch (const std::exception& error) {
-    message = error.what();
-  } catch (...) {
-    // Runs on the store's writer thread, which must not end: report what we can.
-    message = "a non-standard exception";
-  }
-  logger().error("execution %s: %s", outcome.executionId, message);
-  outcome.status = ExecutionStatus::Failed;
-  outcome.result.reset();
-  outcome.error = "the store failed: " + message;
-  outcome.errorStep.reset();
 }
 
 void Engine::finish(const ExecutionOutcome& outcome) {
@@ -224,7 +289,7 @@ void Engine::failUnreadable(const std::string& executionId, const std::string& c
   finish(outcome);
 }
 
-std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool recovered) {
+std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, const std::string& recoveryNote) {
   auto record = store_.executionToRun(executionId);
   if (!record) throw StoreError("the execution is missing from the store");
   IntegrationPtr integration = integrations_.find(record->integrationKey);
@@ -232,7 +297,7 @@ std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool 
   if (!integration || !instance) {
     std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
                                    : "instance '" + record->instanceId + "' no longer exists";
-    std::string message = (recovered ? "cannot run again after the restart: " : "cannot run: ") + why;
+    std::string message = (recoveryNote.empty() ? "cannot run: " : "cannot run again: ") + why;
     store_.appendLog(executionId, LogRecord{nowMs(), plexus::LogLevel::Error, "", message});
     store_.finishExecution(executionId, ExecutionStatus::Failed, nowMs(), message, std::nullopt);
     ExecutionOutcome outcome;
@@ -242,28 +307,39 @@ std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, bool 
     return std::nullopt;
   }
   ExecutionRequest request{executionId, integration, *instance, record->trigger, std::move(record->triggerResults)};
-  return Job{std::move(request), recovered};
+  return Job{std::move(request), recoveryNote};
 }
 
-std::size_t Engine::recoverUnfinished() {
-  std::size_t count = 0;
-  for (const std::string& id : store_.unfinishedExecutions()) {
-    auto record = store_.executionToRun(id);
-    if (record && (!integrations_.find(record->integrationKey) || !store_.instance(record->instanceId))) {
-      loadJob(id, true);  // Ends it as failed, saying why; its steps stay as they were.
-      continue;
+namespace {
+
+std::string recoveryNote(const LastStop& lastStop, const RecoveredExecution& execution, int maxCrashRestarts) {
+  if (!lastStop.crashed())
+    return "the server stopped before this execution ended (the last stop was clean); running it again";
+  std::string note = "the server crashed before this execution ended; running it again";
+  if (execution.crashes > 0)
+    note += " (crash " + std::to_string(execution.crashes) + " of " + std::to_string(maxCrashRestarts) +
+            " before it is not retried)";
+  return note;
+}
+
+}  // namespace
+
+RecoveryReport Engine::recoverUnfinished(const RecoveryPolicy& policy) {
+  RecoveryReport report = store_.recoverUnfinished(policy);
+  for (const AbandonedExecution& execution : report.abandoned)
+    logger().warning("execution %s of %s / %s: %s", execution.id, execution.integrationKey, execution.instanceName,
+                     execution.error);
+  {
+    // Read back by a worker, like any execution past maxQueued: nothing of
+    // the backlog is read now, and one that cannot be read fails alone.
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const RecoveredExecution& execution : report.requeued) {
+      waiting_.try_emplace(execution.id);
+      deferred_.push_back(Deferred{execution.id, recoveryNote(report.lastStop, execution, policy.maxCrashRestarts)});
     }
-    store_.resetForRetry(id);
-    // Read back by a worker, like any execution past maxQueued.
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      waiting_.try_emplace(id);
-      deferred_.push_back(Deferred{id, true});
-    }
-    wake_.notify_one();
-    ++count;
   }
-  return count;
+  wake_.notify_all();
+  return report;
 }
 
 }  // namespace plexus::core

@@ -89,9 +89,12 @@ class Engine {
   std::optional<ExecutionOutcome> waitFor(const std::string& executionId,
                                           std::chrono::milliseconds timeout);
 
-  /// Queues again every execution the store has as queued or running (after
-  /// a crash). Returns how many.
-  std::size_t recoverUnfinished();
+  /// At start, before start(): queues again every execution the store has
+  /// as queued or running, and ends failed those that were running during
+  /// `policy.maxCrashRestarts` unclean stops (Store::recoverUnfinished: one
+  /// transaction). Each abandoned one is logged at warning level. Throws
+  /// StoreError when the store cannot do it.
+  RecoveryReport recoverUnfinished(const RecoveryPolicy& policy = RecoveryPolicy{});
 
   /// Executions queued but not yet started (in memory or to read back).
   std::size_t queuedCount() const;
@@ -101,24 +104,41 @@ class Engine {
  private:
   struct Job {
     ExecutionRequest request;
-    bool recovered = false;
+    std::string recoveryNote;  ///< Why it runs again (logged first); empty for a first run.
   };
   /// An execution past maxQueued: all it needs is in the store.
   struct Deferred {
     std::string executionId;
-    bool recovered = false;
+    std::string recoveryNote;
   };
+  /// An execution whose progress or end the store could not record (a full
+  /// disk...): it runs again from its first step once `due`, without a
+  /// restart. Its waiters keep waiting for its real end.
+  struct Parked {
+    std::string executionId;
+    std::chrono::steady_clock::time_point due;
+    std::chrono::milliseconds backoff;
+    std::string cause;
+  };
+  static constexpr std::chrono::milliseconds kFirstRetry{500};
+  static constexpr std::chrono::milliseconds kLongestRetry{30000};
 
   void workerLoop();
+  /// A parked execution that is due, taken off parked_. Requires mutex_.
+  std::optional<Parked> takeDueParked(std::chrono::steady_clock::time_point now);
+  void retryParked(Parked parked);
+  /// Parks an execution the store failed (from any thread, the writer's too).
+  void park(const std::string& executionId, const std::exception_ptr& failure,
+            std::chrono::milliseconds backoff = kFirstRetry);
   void runJob(Job job);
+  /// Posts the end state; parks the execution if the store refuses it.
+  void recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome);
   void finish(const ExecutionOutcome& outcome);
-  /// Turns `outcome` into "failed: the store failed: ..." and logs it.
-  void failStoreWise(ExecutionOutcome& outcome, const std::exception_ptr& failure);
   std::optional<ExecutionOutcome> outcomeFromStore(const std::string& executionId);
   void enqueue(Job job);
   /// Reads a deferred execution back from the store; nullopt (and the
   /// execution ended as failed) when its integration or instance is gone.
-  std::optional<Job> loadJob(const std::string& executionId, bool recovered);
+  std::optional<Job> loadJob(const std::string& executionId, const std::string& recoveryNote);
   /// Ends an execution that cannot be read back as failed, and tells its waiters.
   void failUnreadable(const std::string& executionId, const std::string& cause);
 
@@ -136,6 +156,7 @@ class Engine {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   std::deque<Deferred> deferred_;
+  std::vector<Parked> parked_;  // few, and only while the store fails
   std::unordered_map<std::string, std::vector<Completion>> waiting_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;

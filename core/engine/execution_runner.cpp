@@ -61,17 +61,15 @@ plexus::Json initialScope(ExecutionRequest& request, const plexus::Json& configV
 
 }  // namespace
 
-ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, bool recovered) {
+ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, const std::string& recoveryNote) {
   const IntegrationSpec& integration = *request.integration;
   ExecutionOutcome outcome;
   outcome.executionId = request.executionId;
 
   TimePoint startedAt = nowMs();
   store_.markRunning(request.executionId, startedAt);
-  if (recovered)
-    store_.appendLog(request.executionId,
-                     LogRecord{startedAt, plexus::LogLevel::Warn, "",
-                               "the server stopped before this execution ended; running it again"});
+  if (!recoveryNote.empty())
+    store_.appendLog(request.executionId, LogRecord{startedAt, plexus::LogLevel::Warn, "", recoveryNote});
 
   plexus::Json configVars = effectiveConfigVars(integration, request.instance);
   std::vector<std::string> secrets = secretValues(integration, configVars);

@@ -18,8 +18,9 @@ class ExecutionRunner {
   /// request's trigger results move into the steps' scope). The
   /// end state is the caller's to record (Engine posts it without waiting).
   /// Never throws for a failing step (that is a failed outcome); a store
-  /// failure propagates.
-  ExecutionOutcome run(ExecutionRequest request, bool recovered);
+  /// failure propagates. `recoveryNote`, when not empty, is logged first
+  /// (why it runs again: "the server crashed before this execution ended...").
+  ExecutionOutcome run(ExecutionRequest request, const std::string& recoveryNote);
 
  private:
   Store& store_;

@@ -1,5 +1,7 @@
 #include "engine/step_invoker.hpp"
 
+#include "engine/crash_handler.hpp"
+
 namespace plexus::core {
 
 namespace {
@@ -14,6 +16,8 @@ std::string origin(const LoadedComponent& component, const plexus::ActionSpec& a
 plexus::Result invokeAction(const LoadedComponent& component, const plexus::ActionSpec& action,
                             const plexus::Inputs& inputs, plexus::Context& context,
                             const std::string& stepName) {
+  // Named for the fatal-signal handler while the component's code runs.
+  CurrentStep running(context.executionId(), stepName, component.spec.key, action.key);
   try {
     return action.perform(inputs, context);
   } catch (const std::exception& error) {

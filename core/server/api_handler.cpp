@@ -95,6 +95,9 @@ void ApiHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net:
   } catch (const PayloadError& error) {
     response.setKeepAlive(false);
     sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const StoreUnavailable& error) {
+    response.setKeepAlive(false);
+    sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, error.what());
   } catch (const Poco::SyntaxException& error) {
     response.setKeepAlive(false);
     sendError(response, HTTPResponse::HTTP_BAD_REQUEST, "malformed URL: " + error.displayText());
@@ -116,6 +119,10 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
     return true;
   };
   if (is({"healthz"})) return sendJson(response, HTTPResponse::HTTP_OK, {{"status", "ok"}});
+  if (is({"readyz"})) {  // CONTRACT §10: 200 once loaded and the store can store, else 503 {"error"}
+    if (auto reason = runtime_.notReadyReason()) return sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, *reason);
+    return sendJson(response, HTTPResponse::HTTP_OK, {{"status", "ready"}});
+  }
   if (is({"executions", "*", "result"}) && method == "GET") return getFinalResult(path[1], response);
   if (path.empty() || path[0] != "api") throw RequestError(404, "no such endpoint");
 

@@ -5,9 +5,11 @@
 #include <Poco/Logger.h>
 
 #include "engine/config_values.hpp"
+#include "engine/crash_handler.hpp"
 #include "integration/integration_loader.hpp"
 #include "schedule/schedule.hpp"
 #include "server/http_reply.hpp"
+#include "store/data_folder.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/ids.hpp"
 
@@ -21,7 +23,7 @@ Runtime::Runtime(const ServerSettings& settings) : settings_(settings) {}
 
 std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   std::unique_ptr<Runtime> runtime(new Runtime(settings));
-  runtime->store_ = SqliteStore::open(settings.dataDir);
+  runtime->openStore();
   std::filesystem::create_directories(runtime->spoolDirectory());
   runtime->loadComponentsAndIntegrations();
   runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
@@ -30,16 +32,47 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
       *runtime->store_,
       FireBatchHandler([raw = runtime.get()](const std::vector<DueTime>& fires) { return raw->onSchedulesDue(fires); }));
   runtime->syncDeclaredInstances();
-  std::size_t recovered = runtime->engine_->recoverUnfinished();
-  if (recovered > 0) logger().warning("running again %z execution(s) left unfinished by the last stop", recovered);
+  runtime->recover();
   runtime->engine_->start();
   runtime->scheduler_->start();
+  runtime->loaded_ = true;
   return runtime;
+}
+
+void Runtime::openStore() {
+  SqliteStore::Options options;
+  options.allowNewDatabase = settings_.allowNewDatabase;
+  auto store = SqliteStore::open(settings_.dataDir, options);
+  // From here on a fatal signal in a step is recorded beside the database,
+  // so that the restart counts it against the right execution.
+  installCrashRecord(DataFolder::crashRecordPath(settings_.dataDir));
+  LastStop lastStop = store->lastStop();
+  std::string opened = "data folder " + settings_.dataDir + ": " + lastStop.describe() + "; database opened and " +
+                       "its integrity checked in " + std::to_string(store->openTime().count()) + " ms";
+  if (lastStop.crashed()) logger().warning(opened); else logger().information(opened);
+  store_ = std::move(store);
+}
+
+void Runtime::recover() {
+  RecoveryReport report = engine_->recoverUnfinished(RecoveryPolicy{settings_.maxCrashRestarts});
+  if (!report.requeued.empty())
+    logger().warning("running again %z execution(s) left unfinished %s", report.requeued.size(),
+                     std::string(report.lastStop.after()));
+  if (!report.abandoned.empty())
+    logger().warning("ended %z execution(s) as failed instead: the server stopped while they ran %d times "
+                     "(--max-crash-restarts); each is named above",
+                     report.abandoned.size(), settings_.maxCrashRestarts);
+}
+
+std::optional<std::string> Runtime::notReadyReason() const {
+  if (!loaded_) return std::string("loading or stopping");
+  return store_->unavailableReason();
 }
 
 Runtime::~Runtime() { stop(); }
 
 void Runtime::stop() {
+  loaded_ = false;
   if (scheduler_) scheduler_->stop();
   if (engine_) engine_->stop();
 }

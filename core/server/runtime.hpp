@@ -2,6 +2,7 @@
 // one place and handed to the HTTP handlers by reference.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -46,6 +47,12 @@ class Runtime {
 
   /// Stops the scheduler, then the engine (running executions finish).
   void stop();
+
+  /// Why the server should not be sent work now (GET /readyz answers 503
+  /// with it): still loading or stopping, or the store cannot store (its
+  /// database deleted, replaced or damaged, or the disk full). nullopt when
+  /// ready. Cheap: no database access.
+  std::optional<std::string> notReadyReason() const;
 
   /// Called once the HTTP port is bound, for webhook URLs.
   void setPublicUrl(std::string url) { publicUrl_ = std::move(url); }
@@ -93,6 +100,10 @@ class Runtime {
 
  private:
   explicit Runtime(const ServerSettings& settings);
+  /// Opens the store (the data folder's lock, its integrity) and logs how the last stop went.
+  void openStore();
+  /// Queues what the last process left unfinished; logs what was given up.
+  void recover();
   void loadComponentsAndIntegrations();
   void syncDeclaredInstances();
   void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
@@ -102,6 +113,7 @@ class Runtime {
   void forgetInstance(const std::string& id);             // Requires instancesMutex_.
 
   ServerSettings settings_;
+  std::atomic<bool> loaded_{false};  // set once everything started, cleared by stop()
   std::string publicUrl_;
   std::vector<std::string> loadErrors_;
   std::unique_ptr<Store> store_;

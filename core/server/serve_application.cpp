@@ -13,6 +13,7 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include "engine/crash_handler.hpp"
 #include "server/http_server.hpp"
 #include "server/runtime.hpp"
 
@@ -37,7 +38,9 @@ class ServeApplication : public Poco::Util::ServerApplication {
     options.addOption(Poco::Util::Option("config", "", "settings file (default ./plexus.yaml)")
                           .required(false).argument("FILE"));
     for (const std::string& name : settingNames())
-      options.addOption(Poco::Util::Option(name, "", "see README: Configuration").required(false).argument("VALUE"));
+      options.addOption(Poco::Util::Option(name, "", "see README: Configuration")
+                            .required(false)
+                            .argument("VALUE", !isSwitchSetting(name)));
   }
 
   void handleOption(const std::string& name, const std::string& value) override {
@@ -59,6 +62,9 @@ class ServeApplication : public Poco::Util::ServerApplication {
 
   int main(const std::vector<std::string>&) override {
     if (helpRequested_) return EXIT_OK;
+    // First: a component that crashes the process while it loads or runs
+    // still leaves a line saying where (engine/crash_handler.hpp).
+    installFatalSignalHandlers();
     setUpLogging();
     Poco::Logger& log = Poco::Logger::get("plexus");
     ServerSettings settings;

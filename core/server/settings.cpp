@@ -11,9 +11,12 @@ namespace plexus::core {
 const std::vector<std::string>& settingNames() {
   static const std::vector<std::string> kNames = {
       "host", "port", "integrations", "plugins", "data", "public-url", "sync-timeout",
-      "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads"};
+      "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads",
+      "max-crash-restarts", "allow-new-database"};
   return kNames;
 }
+
+bool isSwitchSetting(const std::string& name) { return name == "allow-new-database"; }
 
 namespace {
 
@@ -38,6 +41,14 @@ std::int64_t parseInteger(const std::string& name, const std::string& value, con
   return number;
 }
 
+bool parseSwitch(const std::string& name, const std::string& value, const std::string& source) {
+  std::string word;
+  for (char c : value) word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (word.empty() || word == "true" || word == "yes" || word == "1") return true;
+  if (word == "false" || word == "no" || word == "0") return false;
+  throw std::invalid_argument(name + " (from " + source + ") must be true or false, got '" + value + "'");
+}
+
 void apply(ServerSettings& settings, const std::string& name, const std::string& value, const std::string& source) {
   if (name == "host") settings.host = value;
   else if (name == "port") settings.port = static_cast<int>(parseInteger(name, value, source, 0, 65535));
@@ -51,6 +62,8 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "api-token") settings.apiToken = value;
   else if (name == "workers") settings.workers = static_cast<int>(parseInteger(name, value, source, 1, 1024));
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));
+  else if (name == "max-crash-restarts") settings.maxCrashRestarts = static_cast<int>(parseInteger(name, value, source, 1, 1000));
+  else if (name == "allow-new-database") settings.allowNewDatabase = parseSwitch(name, value, source);
   else throw std::invalid_argument("unknown setting '" + name + "' in " + source);
 }
 

@@ -20,6 +20,12 @@ struct ServerSettings {
   std::string apiToken;          ///< Empty: /api is open.
   int workers = 8;               ///< Executions that run at once.
   int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
+  /// An execution running during this many crashes of the server in a row
+  /// is ended failed instead of run again (docs/operating.md).
+  int maxCrashRestarts = 3;
+  /// Start with an empty database where the data folder had one that is now
+  /// missing or was replaced (else the server refuses to start).
+  bool allowNewDatabase = false;
 };
 
 }  // namespace plexus::core
@@ -31,6 +37,9 @@ namespace plexus::core {
 /// The setting names, as flags (--port), plexus.yaml keys (port:) and, upper-
 /// cased with '-' as '_' and a PLEXUS_ prefix, env vars (PLEXUS_PORT).
 const std::vector<std::string>& settingNames();
+/// Of those, the yes/no ones: as a flag, the value may be left out
+/// (`--allow-new-database` means true).
+bool isSwitchSetting(const std::string& name);
 
 /// Builds the settings: defaults, overlaid by `configFile` (plexus.yaml, if
 /// it exists), by PLEXUS_* environment variables, then by `flags`

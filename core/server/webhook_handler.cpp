@@ -81,6 +81,11 @@ void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
     // taken for the next request.
     response.setKeepAlive(false);
     sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+  } catch (const StoreUnavailable& error) {
+    // Nothing can be stored now (database gone, damaged, disk full): not
+    // acknowledged, and the caller may retry later or elsewhere.
+    response.setKeepAlive(false);
+    sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, error.what());
   } catch (const std::exception& error) {
     // The store or the spool failed: the caller gets a JSON 500, and the
     // plexus-execution-id header if an execution was already recorded.

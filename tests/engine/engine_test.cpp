@@ -213,7 +213,7 @@ TEST_CASE_METHOD(EngineFixture, "executions left queued by a crash run after rec
   store->markRunning(id, nowMs());
 
   engine = std::make_unique<Engine>(*store, catalog, registry, Engine::Options{1});
-  CHECK(engine->recoverUnfinished() == 1);
+  CHECK(engine->recoverUnfinished().requeued.size() == 1);
   engine->start();
   auto outcome = engine->waitFor(id, std::chrono::seconds(30));
   REQUIRE(outcome);

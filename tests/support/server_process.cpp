@@ -1,5 +1,6 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -55,9 +56,11 @@ std::string sourceDir() { return PLEXUS_SOURCE_DIR; }
 
 ServerProcess::ServerProcess(const std::string& integrationsDir, const std::string& dataDir,
                              std::vector<std::string> extraArgs) {
-  std::vector<std::string> args = {"serve",          "--port", "0",          "--host",
-                                   "127.0.0.1",      "--plugins", pluginsDir(), "--integrations",
-                                   integrationsDir,  "--data",  dataDir};
+  std::vector<std::string> args = {"serve", "--port", "0", "--host", "127.0.0.1", "--integrations",
+                                   integrationsDir, "--data", dataDir};
+  // The built-in plugins, unless the test brings a folder of its own.
+  if (std::find(extraArgs.begin(), extraArgs.end(), "--plugins") == extraArgs.end())
+    args.insert(args.end(), {"--plugins", pluginsDir()});
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   Poco::Pipe out;
   handle_ = std::make_unique<Poco::ProcessHandle>(
@@ -117,6 +120,19 @@ int ServerProcess::stop() {
   if (!running_) return 0;
   ::kill(handle_->id(), SIGINT);
   int code = handle_->wait();
+  running_ = false;
+  if (reader_.joinable()) reader_.join();
+  return code;
+}
+
+int ServerProcess::waitForExit(double seconds) {
+  if (!running_) return 0;
+  int code = -1;
+  eventually([&] { return (code = handle_->tryWait()) != -1; }, seconds);
+  if (code == -1) {
+    kill9();
+    return -1;
+  }
   running_ = false;
   if (reader_.joinable()) reader_.join();
   return code;

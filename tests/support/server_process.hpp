@@ -54,6 +54,10 @@ class ServerProcess {
   void kill9();
   /// SIGINT and wait for exit; returns the exit code.
   int stop();
+  /// Waits up to `seconds` for the server to end by itself (a crash) and
+  /// returns its exit code as Poco reports it (256 + the signal number when
+  /// a signal ended it), or -1 when it still runs (it is then killed).
+  int waitForExit(double seconds);
 
  private:
   void readOutput(std::unique_ptr<std::istream> stream);
