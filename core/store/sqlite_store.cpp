@@ -337,12 +337,14 @@ SqliteStore::SqliteStore(std::string databasePath, std::string blobDirectory, co
 }
 
 SqliteStore::~SqliteStore() {
-  // Every write drained and every connection closed (SQLite checkpoints the
-  // WAL into the database as the last one closes) before the stop is
+  // Every write drained and every connection closed before the stop is
   // recorded as clean; a process that dies before this line is a crash.
+  // The read-only connections go first: the last connection to close
+  // checkpoints the WAL into plexus.db and deletes it (a read-only one
+  // cannot), so a cleanly stopped folder's database is one whole file.
+  readers_.reset();
   writer_.reset();
   checkpointer_.reset();
-  readers_.reset();
   health_.reset();
   if (folder_) folder_->markStopped();
 }
