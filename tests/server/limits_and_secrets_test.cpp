@@ -81,6 +81,15 @@ bool holdsAnyFourBytesOf(const std::string& text, const std::string& secret) {
   return false;
 }
 
+/// Every string in `value`, unescaped, one per line.
+std::string allText(const json& value) {
+  if (value.is_string()) return value.get<std::string>() + "\n";
+  std::string out;
+  if (value.is_structured())
+    for (const auto& item : value) out += allText(item);
+  return out;
+}
+
 const std::string kSecret = "sk_live_51HqLyjWDarjtT1zdp7dcQ";
 
 const std::string kSecretParse = R"(name: Secret Parse
@@ -96,6 +105,11 @@ steps:
     action: parse
     inputs:
       text: '{"key": "{{ configVars.apiKey }}", oops}'
+instances:
+  - name: default
+  # A backslash makes nlohmann's error quote the secret up to there only.
+  - name: backslash
+    configVars: {apiKey: sk_live_51HqLyj\qWDarjtT1zdp7dcQ}
 )";
 
 const std::string kSecretLog = R"(name: Secret Log
@@ -157,18 +171,24 @@ TEST_CASE("a parse error of text holding a secret shows no 4-byte part of it, to
   TempDir integrations, data;
   writeFile(integrations.file("secret-parse.yaml"), kSecretParse);
   ServerProcess server(integrations.path(), data.path());
-  HttpResult reply = http("POST", webhookUrl(server, "secret-parse"), "{}", {{"Content-Type", "application/json"}});
-  INFO(reply.body);
-  REQUIRE(reply.status == 500);
-  json body = parse(reply.body);
-  CHECK(body["error"].get<std::string>().find("is not valid JSON") != std::string::npos);
-  CHECK_FALSE(holdsAnyFourBytesOf(reply.body, kSecret));
+  for (const std::string& secret : {kSecret, std::string("sk_live_51HqLyj\\qWDarjtT1zdp7dcQ")}) {
+    std::string instance = secret == kSecret ? "default" : "backslash";
+    INFO(instance);
+    HttpResult reply =
+        http("POST", webhookUrl(server, "secret-parse", instance), "{}", {{"Content-Type", "application/json"}});
+    INFO(reply.body);
+    REQUIRE(reply.status == 500);
+    json body = parse(reply.body);
+    CHECK(body["error"].get<std::string>().find("is not valid JSON") != std::string::npos);
+    CHECK_FALSE(holdsAnyFourBytesOf(body["error"].get<std::string>(), secret));
 
-  json execution = waitForEnd(server, body["executionId"]);
-  CHECK(execution["status"] == "failed");
-  CHECK_FALSE(holdsAnyFourBytesOf(execution.dump(), kSecret));
-  HttpResult result = http("GET", server.url() + "/executions/" + body["executionId"].get<std::string>() + "/result");
-  CHECK_FALSE(holdsAnyFourBytesOf(result.body, kSecret));
+    json execution = waitForEnd(server, body["executionId"]);
+    CHECK(execution["status"] == "failed");
+    CHECK_FALSE(holdsAnyFourBytesOf(allText(execution), secret));
+    HttpResult result = http("GET", server.url() + "/executions/" + body["executionId"].get<std::string>() + "/result");
+    CHECK(result.status == 409);
+    CHECK_FALSE(holdsAnyFourBytesOf(allText(parse(result.body)), secret));
+  }
 }
 
 TEST_CASE("a log line holding half a secret or more is masked", "[server][secrets][e2e]") {
