@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -47,20 +46,6 @@ DirectoryLoadResult loadAll(const std::vector<std::string>& paths, const Compone
   return all;
 }
 
-/// Two files validated together must not share a key: the server would
-/// refuse the second one.
-void checkDuplicateKeys(const std::vector<IntegrationSpec>& integrations,
-                        std::vector<IntegrationError>& errors) {
-  std::map<std::string, std::string> fileByKey;
-  for (const auto& spec : integrations) {
-    auto [first, inserted] = fileByKey.emplace(spec.key, spec.file);
-    if (!inserted && first->second != spec.file)
-      errors.push_back({SourceMark{spec.file, 0, 0}, "integration key '" + spec.key +
-                                                         "' is already used by " + first->second +
-                                                         "; give this integration another `key:`"});
-  }
-}
-
 }  // namespace
 
 int validateCommand(const Arguments& arguments) {
@@ -69,7 +54,8 @@ int validateCommand(const Arguments& arguments) {
 
   auto catalog = loadComponents(pluginsDirectory(args));
   DirectoryLoadResult loaded = loadAll(args.positionals(), *catalog);
-  checkDuplicateKeys(loaded.integrations, loaded.errors);
+  // Across the paths named too: the server would refuse the second one.
+  refuseDuplicateKeys(loaded.integrations, loaded.errors);
 
   for (const auto& error : loaded.errors) std::cerr << error.format() << "\n";
   if (!loaded.errors.empty()) return 1;

@@ -13,8 +13,8 @@ namespace {
 class StepContext : public plexus::Context {
  public:
   StepContext(Store& store, const ExecutionRequest& request, const plexus::Json& configVars,
-              const std::vector<std::string>& secrets, const std::atomic<bool>& cancelled)
-      : store_(store), request_(request), configVars_(configVars), secrets_(secrets),
+              const SecretRedactor& redactor, const std::atomic<bool>& cancelled)
+      : store_(store), request_(request), configVars_(configVars), redactor_(redactor),
         cancelled_(cancelled) {}
 
   void setStep(const std::string& step) { step_ = step; }
@@ -24,7 +24,7 @@ class StepContext : public plexus::Context {
   const std::string& instanceName() const override { return request_.instance.name; }
   const plexus::Json& configVars() const override { return configVars_; }
   void log(plexus::LogLevel level, const std::string& message) override {
-    store_.appendLog(request_.executionId, LogRecord{nowMs(), level, step_, redact(message, secrets_)});
+    store_.appendLog(request_.executionId, LogRecord{nowMs(), level, step_, redactor_.redact(message)});
   }
   std::chrono::steady_clock::time_point deadline() const override {
     return std::chrono::steady_clock::time_point::max();
@@ -35,7 +35,7 @@ class StepContext : public plexus::Context {
   Store& store_;
   const ExecutionRequest& request_;
   const plexus::Json& configVars_;
-  const std::vector<std::string>& secrets_;
+  const SecretRedactor& redactor_;
   const std::atomic<bool>& cancelled_;
   std::string step_;
 };
@@ -74,7 +74,8 @@ ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, const std::strin
   plexus::Json configVars = effectiveConfigVars(integration, request.instance);
   std::vector<std::string> secrets = secretValues(integration, configVars);
   plexus::Json scope = initialScope(request, configVars, startedAt);
-  StepContext context(store_, request, configVars, secrets, cancelled_);
+  SecretRedactor redactor(secrets);
+  StepContext context(store_, request, configVars, redactor, cancelled_);
 
   std::optional<StoredResult> last;
   for (const StepSpec& step : integration.steps) {
@@ -119,7 +120,7 @@ ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, const std::strin
       last = std::move(stored);
       if (last->isStatus) break;  // A status-code result ends the execution here.
     } catch (const std::exception& error) {
-      std::string message = redact(error.what(), secrets);
+      std::string message = redactor.redact(error.what());
       record.status = StepStatus::Failed;
       record.endedAt = nowMs();
       record.error = message;

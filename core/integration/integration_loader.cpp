@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -14,6 +15,7 @@
 #include "integration/template.hpp"
 #include "integration/yaml_diagnostics.hpp"
 #include "integration/yaml_json.hpp"
+#include "integration/yaml_limits.hpp"
 
 namespace plexus::core {
 
@@ -36,67 +38,91 @@ std::string syntaxHint(const std::string& message) {
   return it == kHints.end() ? "" : it->second;
 }
 
-struct ParsedFile {
-  IntegrationLoadResult result;
-  SourceMark keyMark;
-};
+std::string sizeError(std::uintmax_t bytes) {
+  return "the file is " + std::to_string(bytes) + " bytes; an integration file may be at most " +
+         std::to_string(kMaxIntegrationFileBytes) +
+         " bytes (1 MiB): split it, or move large data out of the file";
+}
 
-ParsedFile parseFile(const std::string& text, const std::string& fileName,
-                     const ComponentCatalog& catalog) {
-  ParsedFile parsed;
-  Diagnostics diagnostics(fileName, text);
-  std::vector<YAML::Node> documents;
+/// The documents of `text`, or nothing with the reason reported. Bounds
+/// the file (size, aliases, nesting) before yaml-cpp builds a node.
+std::optional<std::vector<YAML::Node>> loadDocuments(const std::string& text, Diagnostics& diagnostics) {
+  if (text.size() > kMaxIntegrationFileBytes) {
+    diagnostics.error(SourceMark{diagnostics.file(), 0, 0}, sizeError(text.size()));
+    return std::nullopt;
+  }
   try {
-    documents = YAML::LoadAll(text);
+    checkYamlLimits(text);
+    return YAML::LoadAll(text);
+  } catch (const YamlLimitError& error) {
+    diagnostics.error(error.mark, error.what());
   } catch (const YAML::Exception& error) {
     diagnostics.error(error.mark, "YAML syntax error: " + error.msg + syntaxHint(error.msg));
-    parsed.result.errors = diagnostics.takeSorted();
-    return parsed;
   }
-  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
+  return std::nullopt;
+}
+
+IntegrationLoadResult parseFile(const std::string& text, const std::string& fileName,
+                                const ComponentCatalog& catalog) {
+  IntegrationLoadResult result;
+  Diagnostics diagnostics(fileName, text);
+  auto documents = loadDocuments(text, diagnostics);
+  if (!documents) {
+    result.errors = diagnostics.takeSorted();
+    return result;
+  }
+  if (documents->empty() || (documents->size() == 1 && (*documents)[0].IsNull())) {
     diagnostics.error(SourceMark{fileName, 1, 1},
                       "the file is empty; an integration needs at least name, trigger and steps");
-  } else if (documents.size() > 1) {
-    diagnostics.error(documents[1], "a file holds one integration, but a second YAML document starts "
-                                    "here (after '---'); move it to a file of its own");
-  } else if (!documents[0].IsMap()) {
-    diagnostics.error(documents[0], "an integration must be a map with name, trigger and steps, not " +
-                                        describeNode(documents[0]));
+  } else if (documents->size() > 1) {
+    diagnostics.error((*documents)[1], "a file holds one integration, but a second YAML document starts "
+                                       "here (after '---'); move it to a file of its own");
+  } else if (!(*documents)[0].IsMap()) {
+    diagnostics.error((*documents)[0], "an integration must be a map with name, trigger and steps, not " +
+                                           describeNode((*documents)[0]));
   } else {
     IntegrationParser parser(diagnostics, catalog);
-    IntegrationSpec spec = parser.parse(documents[0]);
-    parsed.keyMark = parser.keyMark();
+    IntegrationSpec spec = parser.parse((*documents)[0]);
     if (!diagnostics.hasErrors()) {
       // Parse every template once, now, so that runs only render them.
       for (StepSpec& step : spec.steps)
         step.compiledInputs = std::make_shared<const CompiledInputs>(CompiledInputs::compile(step.inputs));
-      parsed.result.integration = std::move(spec);
+      result.integration = std::move(spec);
     }
   }
-  parsed.result.errors = diagnostics.takeSorted();
-  return parsed;
+  result.errors = diagnostics.takeSorted();
+  return result;
 }
 
-/// The file's bytes, or an error naming the file and the reason.
+/// The file's bytes, or an error naming the file and the reason. A file
+/// over the size bound is refused without reading it.
 std::optional<std::string> readFile(const std::string& path, std::vector<IntegrationError>& errors) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     errors.push_back({SourceMark{path, 0, 0}, std::string("cannot read the file: ") + std::strerror(errno)});
     return std::nullopt;
   }
-  std::ostringstream content;
-  content << in.rdbuf();
+  std::error_code sizeUnknown;
+  std::uintmax_t size = std::filesystem::file_size(path, sizeUnknown);
+  if (!sizeUnknown && size > kMaxIntegrationFileBytes) {
+    errors.push_back({SourceMark{path, 0, 0}, sizeError(size)});
+    return std::nullopt;
+  }
+  // Read one byte past the bound, so a file that grows (or a pipe) is still caught.
+  std::string content(kMaxIntegrationFileBytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
   if (in.bad()) {
     errors.push_back({SourceMark{path, 0, 0}, "cannot read the file"});
     return std::nullopt;
   }
-  return content.str();
+  content.resize(static_cast<std::size_t>(in.gcount()));
+  return content;
 }
 
-ParsedFile loadFile(const std::string& path, const ComponentCatalog& catalog) {
-  ParsedFile parsed;
-  auto text = readFile(path, parsed.result.errors);
-  if (!text) return parsed;
+IntegrationLoadResult loadFile(const std::string& path, const ComponentCatalog& catalog) {
+  std::vector<IntegrationError> errors;
+  auto text = readFile(path, errors);
+  if (!text) return IntegrationLoadResult{std::nullopt, std::move(errors)};
   return parseFile(*text, path, catalog);
 }
 
@@ -130,31 +156,38 @@ std::string IntegrationError::format() const {
 
 IntegrationLoadResult parseIntegration(const std::string& yamlText, const std::string& fileName,
                                        const ComponentCatalog& catalog) {
-  return parseFile(yamlText, fileName, catalog).result;
+  return parseFile(yamlText, fileName, catalog);
 }
 
 IntegrationLoadResult loadIntegrationFile(const std::string& path, const ComponentCatalog& catalog) {
-  return loadFile(path, catalog).result;
+  return loadFile(path, catalog);
+}
+
+void refuseDuplicateKeys(std::vector<IntegrationSpec>& integrations, std::vector<IntegrationError>& errors) {
+  std::map<std::string, std::string> fileByKey;
+  std::vector<IntegrationSpec> kept;
+  for (IntegrationSpec& spec : integrations) {
+    auto [first, inserted] = fileByKey.emplace(spec.key, spec.file);
+    if (!inserted && first->second == spec.file) continue;  // The same file named twice.
+    if (!inserted) {
+      errors.push_back({spec.keyMark, "integration key '" + spec.key + "' is already used by " +
+                                          first->second + "; give this integration another `key:`"});
+      continue;
+    }
+    kept.push_back(std::move(spec));
+  }
+  integrations = std::move(kept);
 }
 
 DirectoryLoadResult loadIntegrationDirectory(const std::string& directory,
                                              const ComponentCatalog& catalog) {
   DirectoryLoadResult loaded;
-  std::map<std::string, std::string> fileByKey;
   for (const auto& path : yamlFiles(directory, loaded.errors)) {
-    ParsedFile parsed = loadFile(path, catalog);
-    auto& errors = parsed.result.errors;
-    loaded.errors.insert(loaded.errors.end(), errors.begin(), errors.end());
-    if (!parsed.result.integration) continue;
-    IntegrationSpec& spec = *parsed.result.integration;
-    auto [first, inserted] = fileByKey.emplace(spec.key, path);
-    if (!inserted) {
-      loaded.errors.push_back({parsed.keyMark, "integration key '" + spec.key + "' is already used by " +
-                                                   first->second + "; give this integration another `key:`"});
-      continue;
-    }
-    loaded.integrations.push_back(std::move(spec));
+    IntegrationLoadResult file = loadFile(path, catalog);
+    loaded.errors.insert(loaded.errors.end(), file.errors.begin(), file.errors.end());
+    if (file.integration) loaded.integrations.push_back(std::move(*file.integration));
   }
+  refuseDuplicateKeys(loaded.integrations, loaded.errors);
   return loaded;
 }
 

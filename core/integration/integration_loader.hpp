@@ -49,10 +49,20 @@ struct DirectoryLoadResult {
 
 /// Loads every `*.yaml` in `directory` (not recursive; hidden files skipped),
 /// sorted by file name. A file with errors is refused and the others still
-/// load. Two files with the same integration key: the later file is refused.
+/// load. Two files with the same integration key: the later file is refused
+/// (refuseDuplicateKeys). A file over kMaxIntegrationFileBytes, or one
+/// whose aliases or nesting go past the bounds of yaml_limits.hpp, is
+/// refused with the position where the bound was crossed.
 /// A missing or unreadable directory is one error naming it.
 DirectoryLoadResult loadIntegrationDirectory(const std::string& directory,
                                              const ComponentCatalog& catalog);
+
+/// Refuses (removes from `integrations`, with an error at its `key:` or
+/// `name:`) each integration whose key an earlier one in the list uses: the
+/// server serves the first. A second copy of the same file is dropped
+/// without an error. Used by the directory loader and `plexus
+/// validate`, so both word and place the error the same way.
+void refuseDuplicateKeys(std::vector<IntegrationSpec>& integrations, std::vector<IntegrationError>& errors);
 
 /// "Render Status" -> "render-status": lowercase ASCII letters and digits,
 /// every other run of characters one dash, none at either end. "" when the

@@ -138,6 +138,7 @@ IntegrationSpec IntegrationParser::parse(const YAML::Node& root) {
   if (const YamlEntry* entry = find(top, "execution")) parseExecution(*entry);
   if (const YamlEntry* entry = find(top, "steps")) parseSteps(*entry);
   parseInstances(find(top, "instances"));
+  spec_.keyMark = keyMark_;
   return spec_;
 }
 
@@ -660,9 +661,8 @@ void IntegrationParser::parseInstance(const YAML::Node& node, std::size_t number
     if (name.value.IsScalar()) diagnostics_.error(name, "instance name is empty");
     return;
   }
-  for (const auto& other : spec_.instances)
-    if (other.name == instance.name)
-      diagnostics_.error(name, "instance name '" + instance.name + "' is used twice");
+  if (!instanceNames_.insert(instance.name).second)
+    diagnostics_.error(name, "instance name '" + instance.name + "' is used twice");
   if (const YamlEntry* enabled = find(fields, "enabled"))
     instance.enabled = boolean(*enabled, "enabled").value_or(true);
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,6 @@ class IntegrationParser {
       : diagnostics_(diagnostics), catalog_(catalog) {}
 
   IntegrationSpec parse(const YAML::Node& root);
-
-  /// Where the integration's key comes from (`key:` or `name:`), for the
-  /// directory loader's duplicate-key error.
-  const SourceMark& keyMark() const { return keyMark_; }
 
  private:
   using Entries = std::map<std::string, YamlEntry>;
@@ -76,6 +73,7 @@ class IntegrationParser {
   std::map<std::string, SourceMark> configVarMarks_;   ///< Where each config variable is declared.
   std::vector<std::string> stepOrder_;                 ///< Every step's name, in file order ("" if none).
   std::map<std::string, SourceMark> stepMarks_;        ///< Where each step name is first used.
+  std::set<std::string> instanceNames_;               ///< Declared so far (a file may declare 10,000).
   std::optional<std::string> scheduleConfigVar_;       ///< The config variable the trigger reads.
 };
 

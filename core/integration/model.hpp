@@ -77,6 +77,7 @@ struct IntegrationSpec {
   std::vector<StepSpec> steps;
   std::vector<InstanceSpec> instances;  ///< Never empty: "default" when the file has none.
   std::string file;  ///< The YAML file it was loaded from.
+  SourceMark keyMark;  ///< Where the key comes from (`key:`, else `name:`): for duplicate-key errors.
 
   const ConfigVarSpec* configVar(const std::string& key) const {
     for (const auto& spec : configVars)

@@ -23,17 +23,36 @@ std::size_t editDistance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+namespace {
+/// A suggestion is for a typo in a name; these bound what looking for one
+/// costs however long the names or lists of a (1 MiB) file are.
+constexpr std::size_t kMaxSuggestedWord = 64;
+constexpr std::size_t kMaxCandidates = 200;
+
+bool startsWithIgnoringCase(const std::string& text, const std::string& prefix) {
+  if (prefix.size() > text.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  return true;
+}
+}  // namespace
+
 std::optional<std::string> closestMatch(const std::string& word,
                                         const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxSuggestedWord || candidates.size() > kMaxCandidates) return std::nullopt;
   std::size_t allowed = std::max<std::size_t>(1, (word.size() + 2) / 3);
   std::optional<std::string> best;
   std::size_t bestDistance = allowed + 1;
   for (const auto& candidate : candidates) {
     if (candidate == word) continue;
-    std::size_t distance = editDistance(word, candidate);
     // An abbreviation ("sync" for "synchronous") counts as a near miss.
-    if (word.size() >= 3 && distance > allowed && editDistance(word, candidate.substr(0, word.size())) == 0)
-      distance = allowed;
+    bool abbreviation = word.size() >= 3 && startsWithIgnoringCase(candidate, word);
+    std::size_t gap = candidate.size() > word.size() ? candidate.size() - word.size() : word.size() - candidate.size();
+    // The distance is at least the gap: only close lengths are worth computing.
+    if (!abbreviation && gap > allowed) continue;
+    std::size_t distance = gap > allowed ? allowed : editDistance(word, candidate);
+    if (abbreviation) distance = std::min(distance, allowed);
     if (distance < bestDistance) {
       bestDistance = distance;
       best = candidate;

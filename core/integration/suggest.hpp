@@ -12,7 +12,9 @@ std::size_t editDistance(const std::string& a, const std::string& b);
 
 /// The candidate closest to `word`, if it is close enough to be a likely
 /// typo (at most a third of the word's letters changed, at least one
-/// allowed) or an abbreviation of at least three letters.
+/// allowed) or an abbreviation of at least three letters. None for a word
+/// over 64 bytes or a list of over 200 candidates: a file of 1 MiB could
+/// otherwise make finding suggestions cost minutes.
 std::optional<std::string> closestMatch(const std::string& word,
                                         const std::vector<std::string>& candidates);
 

@@ -346,7 +346,7 @@ Template Template::parse(const std::string& text) {
   return parsed;
 }
 
-plexus::Json Template::render(const plexus::Json& scope) const {
+plexus::Json Template::render(const plexus::Json& scope, std::size_t maxTextBytes) const {
   if (single_) return references_.front().lookup(scope);
   std::string out;
   for (const Part& part : parts_) {
@@ -356,6 +356,13 @@ plexus::Json Template::render(const plexus::Json& scope) const {
     }
     const Reference& reference = references_[*part.reference];
     appendRendered(out, reference, reference.lookup(scope));
+    // Each reference may copy a whole payload: without a bound, a text
+    // with many of them multiplies a body's size.
+    if (out.size() > maxTextBytes)
+      throw TemplateError("the text would be longer than " + std::to_string(maxTextBytes) +
+                          " bytes once its references are put in (at reference '" + reference.path() +
+                          "'); use the reference alone (\"{{ path }}\"), which passes the value without "
+                          "copying it into text");
   }
   return out;
 }

@@ -27,6 +27,10 @@
 
 namespace plexus::core {
 
+/// The longest string a template with text around its references renders
+/// to (256 MiB: above the largest request body a server takes by default).
+constexpr std::size_t kMaxRenderedTextBytes = 256u * 1024 * 1024;
+
 /// A template that cannot be parsed, or a reference that does not resolve
 /// against a scope. The message says which reference and what was found.
 class TemplateError : public std::runtime_error {
@@ -98,9 +102,10 @@ class Template {
   ///    instance: {...}, integration: {...}, execution: {...}}.
   /// A single reference gives the referenced value; otherwise a string in
   /// which strings appear raw and other values as compact JSON. Throws
-  /// TemplateError for a path that does not resolve, or for binary data
-  /// that would have to become text.
-  plexus::Json render(const plexus::Json& scope) const;
+  /// TemplateError for a path that does not resolve, for binary data
+  /// that would have to become text, or for a text that would be longer
+  /// than `maxTextBytes`.
+  plexus::Json render(const plexus::Json& scope, std::size_t maxTextBytes = kMaxRenderedTextBytes) const;
 
  private:
   /// Literal text, or (when reference is set) the reference at that index.

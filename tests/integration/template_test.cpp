@@ -249,3 +249,20 @@ TEST_CASE("Compiling inputs refuses a malformed template, naming the input", "[t
     CHECK(error.column() == 1);
   }
 }
+
+TEST_CASE("Text around references renders to a bounded size; a reference alone is not copied", "[template][limits]") {
+  Json scope = {{"trigger", {{"results", {{"x", std::string(60, 'x')}}}}}};
+  Template twice = Template::parse("a {{ trigger.results.x }} b {{ trigger.results.x }}");
+  CHECK(twice.render(scope, 200).get<std::string>().size() == 125);
+  try {
+    twice.render(scope, 100);
+    FAIL("rendered past the bound");
+  } catch (const TemplateError& error) {
+    CHECK(std::string(error.what()) ==
+          "the text would be longer than 100 bytes once its references are put in (at reference "
+          "'trigger.results.x'); use the reference alone (\"{{ path }}\"), which passes the value without "
+          "copying it into text");
+  }
+  CHECK(Template::parse("{{ trigger.results.x }}").render(scope, 10) == std::string(60, 'x'));
+  CHECK(plexus::core::kMaxRenderedTextBytes == 256u * 1024 * 1024);
+}

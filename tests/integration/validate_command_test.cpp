@@ -112,14 +112,26 @@ TEST_CASE("validate prints every error as FILE:LINE:COL and exits 1", "[validate
                        ":10:5: step 'b' is missing required input 'statusCode' of stop-execution.stop\n");
 }
 
-TEST_CASE("validate refuses two files with the same integration key", "[validate]") {
+TEST_CASE("validate refuses two files with the same integration key at the key's position", "[validate]") {
   Workspace workspace;
   std::string first = workspace.write("a.yaml", kValid);
   std::string second = workspace.write("b.yaml", kValid);
-  Run run = workspace.validate({first, second});
-  CHECK(run.exitCode == 1);
-  CHECK(run.err == second + ": integration key 'render-status' is already used by " + first +
-                       "; give this integration another `key:`\n");
+  std::string expected = second + ":1:7: integration key 'render-status' is already used by " + first +
+                         "; give this integration another `key:`\n";
+  Run files = workspace.validate({first, second});
+  CHECK(files.exitCode == 1);
+  CHECK(files.err == expected);
+  // The folder, as `serve --integrations` reads it: the same line.
+  Run folder = workspace.validate({workspace.integrations()});
+  CHECK(folder.exitCode == 1);
+  CHECK(folder.err == expected);
+  // An explicit `key:` is where the error points.
+  std::string third = workspace.write("c.yaml", "key: render-status\n" + kValid);
+  Run keyed = workspace.validate({first, third});
+  CHECK(keyed.err == third + ":1:6: integration key 'render-status' is already used by " + first +
+                         "; give this integration another `key:`\n");
+  // The same file twice is not a collision.
+  CHECK(workspace.validate({first, first}).exitCode == 0);
 }
 
 TEST_CASE("validate without a file is a usage error", "[validate]") {
