@@ -234,4 +234,14 @@ TEST_CASE("quick_check at open on 100,000 executions (printed, not asserted)", "
     WARN((check ? "with" : "without") << " quick_check: open took " << store->openTime().count() << " ms; database "
                                       << std::filesystem::file_size(temp.sub("plexus.db")) / (1024 * 1024) << " MiB");
   }
+  {
+    sqlite::Connection db(temp.sub("plexus.db"), sqlite::Connection::Mode::ReadWriteCreate, 5000);
+    db.exec("UPDATE executions SET status = CASE WHEN seq % 2 = 0 THEN 'running' ELSE 'queued' END");
+  }
+  auto store = SqliteStore::open(temp.str());
+  auto started = std::chrono::steady_clock::now();
+  RecoveryReport report = store->recoverUnfinished(RecoveryPolicy{});
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  WARN("recovery of " << report.requeued.size() << " unfinished executions (half running, with 3 steps each): "
+                      << took.count() << " ms, one commit");
 }
