@@ -1,5 +1,6 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -56,8 +57,11 @@ std::string sourceDir() { return PLEXUS_SOURCE_DIR; }
 ServerProcess::ServerProcess(const std::string& integrationsDir, const std::string& dataDir,
                              std::vector<std::string> extraArgs) {
   std::vector<std::string> args = {"serve",          "--port", "0",          "--host",
-                                   "127.0.0.1",      "--plugins", pluginsDir(), "--integrations",
+                                   "127.0.0.1",      "--integrations",
                                    integrationsDir,  "--data",  dataDir};
+  // A test may bring its own plugins folder (a flag may be given only once).
+  if (std::find(extraArgs.begin(), extraArgs.end(), "--plugins") == extraArgs.end())
+    args.insert(args.end(), {"--plugins", pluginsDir()});
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   Poco::Pipe out;
   handle_ = std::make_unique<Poco::ProcessHandle>(
