@@ -1,7 +1,9 @@
 // plexus components list|describe KEY [--plugins DIR] [--output json|table]
 //
 // What the plugins folder offers: the components that load, and each refused
-// file with its reason (the same one line the server logs).
+// file with its reason (the same one line the server logs). `list` exits 1
+// when any file was refused, after printing everything, so that a script or
+// a CI step that checks a plugins folder notices.
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -176,19 +178,30 @@ plexus::Json describeJson(const LoadedComponent& component) {
 
 // --- sub-verbs --------------------------------------------------------------
 
+/// 0, or 1 with a line on stderr when files were refused (stdout keeps only
+/// the listing, so --output json stays parseable).
+int listExitCode(const ComponentRegistry& registry) {
+  const std::size_t refused = registry.refusals().size();
+  if (refused == 0) return 0;
+  std::cout.flush();
+  std::cerr << "plexus components list: " << refused << " file(s) in the plugins folder refused "
+            << "(listed above)\n";
+  return 1;
+}
+
 int listComponents(const Options& options) {
   if (!options.positionals.empty())
     throw UsageError("list takes no arguments, got '" + options.positionals.front() + "'\n" + kUsage);
   const auto registry = loadComponents(options.plugins);
   if (options.output == Output::Table) {
     printListTable(std::cout, *registry, options.plugins);
-    return 0;
+    return listExitCode(*registry);
   }
   plexus::Json components = plexus::Json::array();
   for (const auto& component : registry->all()) components.push_back(summaryJson(*component));
   plexus::Json json = {{"components", components}, {"refused", refusalsJson(registry->refusals())}};
   std::cout << json.dump(2) << "\n";
-  return 0;
+  return listExitCode(*registry);
 }
 
 int describeComponent(const Options& options) {

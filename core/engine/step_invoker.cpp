@@ -5,11 +5,13 @@
 namespace plexus::core {
 
 namespace {
+// Names the component by its key, never by its library's path: this message
+// reaches webhook callers (a synchronous run's 500 body), and the server's
+// file layout is none of their business. `plexus components list` maps keys
+// to files.
 std::string origin(const LoadedComponent& component, const plexus::ActionSpec& action,
                    const std::string& stepName) {
-  std::string text = "step '" + stepName + "': action '" + component.spec.key + "." + action.key + "'";
-  if (!component.file.empty()) text += " from " + component.file;
-  return text;
+  return "step '" + stepName + "': action '" + component.spec.key + "." + action.key + "'";
 }
 }  // namespace
 

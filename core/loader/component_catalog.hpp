@@ -18,7 +18,11 @@ namespace plexus::core {
 struct LoadedComponent {
   std::shared_ptr<const void> keepAlive;
   plexus::ComponentSpec spec;
-  std::string file;  ///< The library file, for error messages ("" if built in to a test).
+  std::string file;  ///< The library file in the plugins folder ("" if built in to a test).
+  /// The private copy that was actually loaded (what dladdr and backtraces
+  /// name): a file in the loader's copy folder, or /proc/self/fd/N of a
+  /// memfd copy; "" if built in to a test. See loader/private_copy.hpp.
+  std::string loadedFrom;
 };
 
 using LoadedComponentPtr = std::shared_ptr<const LoadedComponent>;

@@ -14,7 +14,11 @@
 #include <boost/filesystem.hpp>
 #include <plexus/abi.hpp>
 
+#include "loader/abi_tag.hpp"
 #include "loader/component_validation.hpp"
+#include "loader/elf_note_reader.hpp"
+#include "loader/private_copy.hpp"
+#include "util/mapped_file.hpp"
 
 namespace plexus::core {
 namespace {
@@ -42,7 +46,7 @@ std::string oneLine(std::string text) {
   return text;
 }
 
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+std::string inQuotes(const std::string& text) { return "\"" + text + "\""; }
 
 std::runtime_error directoryError(const fs::path& directory, const std::string& problem) {
   return std::runtime_error("plugins directory " + directory.string() + " " + problem +
@@ -70,50 +74,62 @@ std::vector<fs::path> componentFiles(const fs::path& directory) {
 }
 
 /// The dynamic loader's own explanation of the last failed dlopen, without the
-/// leading "FILE: " it repeats (the refusal starts with the file already).
-std::string loaderError(const fs::path& file, const boost::system::error_code& error) {
+/// leading "PATH: " it repeats (the refusal starts with the file already, and
+/// PATH is the private copy's, which would only confuse).
+std::string loaderError(const std::string& loaded, const boost::system::error_code& error) {
   // Boost.DLL's error_code overload leaves dlerror() unread after a failed
-  // dlopen, and its text ("invalid ELF header") is what a user can act on.
+  // dlopen, and its text ("undefined symbol: ...") is what a user can act on.
   const char* text = dlerror();
   if (!text) return error.message();
   std::string message = text;
-  const std::string prefix = file.string() + ": ";
+  const std::string prefix = loaded + ": ";
   if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
   return message;
 }
 
-std::shared_ptr<dll::shared_library> openLibrary(const fs::path& file) {
-  auto library = std::make_shared<dll::shared_library>();
+/// The ABI tag of the copy, read from its bytes: nothing of the library has
+/// run yet, and with another ABI even running its static initialisers could
+/// crash the server.
+void checkAbiTag(const LibraryCopy& copy) {
+  std::optional<std::string> tag;
+  try {
+    const plexus::Binary bytes = mapFile(copy.fd(), copy.path(), "application/octet-stream");
+    tag = readAbiTag(bytes.view());
+  } catch (const ElfFormatError& error) {
+    throw Refused("not a shared library: " + std::string(error.what()));
+  } catch (const std::runtime_error& error) {  // from mapFile
+    throw Refused("cannot read its private copy: " + std::string(error.what()));
+  }
+  if (!tag)
+    throw Refused("not a Plexus component: it has no ABI tag (no " PLEXUS_ABI_NOTE_SECTION
+                  " ELF note; libraries built with Plexus SDK ABI 1 have none either); build it "
+                  "with PLEXUS_COMPONENT from this Plexus's SDK");
+  if (auto difference = describeAbiMismatch(*tag, PLEXUS_ABI_TAG))
+    throw Refused("built for another ABI: " + *difference + "; its tag is " + inQuotes(*tag) +
+                  ", this Plexus expects " + inQuotes(PLEXUS_ABI_TAG) +
+                  "; rebuild it with this Plexus's SDK and the same build settings");
+}
+
+/// A loaded library and its private copy, released in that order (the copy's
+/// file must outlive the mapping that dlopen made of it).
+struct LoadedLibrary {
+  std::unique_ptr<LibraryCopy> copy;
+  dll::shared_library library;
+
+  ~LoadedLibrary() { library.unload(); }
+};
+
+std::shared_ptr<LoadedLibrary> openLibrary(std::unique_ptr<LibraryCopy> copy) {
+  auto loaded = std::make_shared<LoadedLibrary>();
+  loaded->copy = std::move(copy);
   boost::system::error_code error;
   // rtld_now: an unresolved symbol fails here, not in the middle of a step.
   // rtld_local: one library's symbols never satisfy another's.
-  library->load(file, dll::load_mode::rtld_now | dll::load_mode::rtld_local, error);
-  if (error || !library->is_loaded())
-    throw Refused("not a shared library: " + loaderError(file, error));
-  return library;
-}
-
-/// Reads and compares the ABI tag. Nothing else in the library is called
-/// before this succeeds: with another ABI, even passing it a registrar would
-/// be undefined behaviour.
-void checkAbiTag(const dll::shared_library& library) {
-  if (!library.has(PLEXUS_ABI_TAG_SYMBOL))
-    throw Refused("not a Plexus component: no " PLEXUS_ABI_TAG_SYMBOL " entry point");
-  auto abiTag = library.get<const char*()>(PLEXUS_ABI_TAG_SYMBOL);
-  const char* found = nullptr;
-  try {
-    found = abiTag();
-  } catch (const std::exception& error) {
-    throw Refused(PLEXUS_ABI_TAG_SYMBOL " threw: " + std::string(error.what()));
-  } catch (...) {
-    // Reported, not hidden: see registerComponents.
-    throw Refused(PLEXUS_ABI_TAG_SYMBOL " threw something that is not a std::exception");
-  }
-  if (!found) throw Refused(PLEXUS_ABI_TAG_SYMBOL " returned no tag; rebuild it with the Plexus SDK");
-  const std::string tag = found;  // copied: the library's memory goes when it is unloaded
-  if (tag != PLEXUS_ABI_TAG)
-    throw Refused("built for ABI " + quoted(tag) + ", this Plexus expects " +
-                  quoted(PLEXUS_ABI_TAG) + "; rebuild it with this Plexus's SDK");
+  loaded->library.load(loaded->copy->path(), dll::load_mode::rtld_now | dll::load_mode::rtld_local,
+                       error);
+  if (error || !loaded->library.is_loaded())
+    throw Refused("not a shared library: " + loaderError(loaded->copy->path(), error));
+  return loaded;
 }
 
 /// The registrar handed to one library's plexus_register_components. It
@@ -138,9 +154,9 @@ class LibraryRegistrar final : public plexus::ComponentRegistrar {
   std::optional<std::string> findProblem(const plexus::ComponentSpec& component) const {
     if (auto problem = findSpecProblem(component)) return problem;
     if (keys_.count(component.key))
-      return "component " + quoted(component.key) + " is registered twice by this library";
+      return "component " + inQuotes(component.key) + " is registered twice by this library";
     if (auto it = taken_.find(component.key); it != taken_.end())
-      return "component " + quoted(component.key) + " is already registered by " + it->second->file;
+      return "component " + inQuotes(component.key) + " is already registered by " + it->second->file;
     return std::nullopt;
   }
 
@@ -174,13 +190,20 @@ void registerComponents(const dll::shared_library& library, LibraryRegistrar& re
 }
 
 /// Loads one library, all or nothing: its components, or Refused.
-std::vector<LoadedComponentPtr> loadLibrary(const fs::path& file, const ComponentMap& taken) {
+std::vector<LoadedComponentPtr> loadLibrary(const fs::path& file, const ComponentMap& taken,
+                                            LibraryCopier& copier) {
+  std::unique_ptr<LibraryCopy> copy;
+  try {
+    copy = copier.copy(file.string());
+  } catch (const std::runtime_error& error) {
+    throw Refused(error.what());
+  }
+  checkAbiTag(*copy);
   // Declared before the registrar so that specs holding the library's code
   // (std::function perform) are destroyed before a refused library unloads.
-  std::shared_ptr<dll::shared_library> library = openLibrary(file);
-  checkAbiTag(*library);
+  std::shared_ptr<LoadedLibrary> library = openLibrary(std::move(copy));
   LibraryRegistrar registrar(taken);
-  registerComponents(*library, registrar);
+  registerComponents(library->library, registrar);
 
   std::vector<LoadedComponentPtr> components;
   for (auto& spec : registrar.specs()) {
@@ -188,6 +211,7 @@ std::vector<LoadedComponentPtr> loadLibrary(const fs::path& file, const Componen
     component->keepAlive = library;
     component->spec = std::move(spec);
     component->file = file.string();
+    component->loadedFrom = library->copy->path();
     components.push_back(std::move(component));
   }
   return components;
@@ -210,13 +234,16 @@ ComponentRegistry::ComponentRegistry(std::vector<LoadedComponentPtr> components,
   for (auto& component : components) add(std::move(component), "component registry");
 }
 
-std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory) {
+std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory,
+                                                  const LoadOptions& options) {
   ComponentMap loaded;
   std::vector<LoadRefusal> refusals;
+  LibraryCopier copier(options.copyParent, options.copiesInMemory);
   for (const fs::path& file : componentFiles(directory)) {
     try {
-      auto components = loadLibrary(file, loaded);
-      logger().information(file.string() + ": loaded " + describeLoaded(components));
+      auto components = loadLibrary(file, loaded, copier);
+      logger().information(file.string() + ": loaded " + describeLoaded(components) +
+                           " (from its private copy " + components.front()->loadedFrom + ")");
       for (auto& component : components) loaded.emplace(component->spec.key, std::move(component));
     } catch (const Refused& refused) {
       refusals.push_back({file.string(), oneLine(refused.what())});

@@ -1,11 +1,15 @@
 // Loading component libraries (*.so) from the plugins folder.
 //
-// Each library is opened with Boost.DLL and checked in this order, before any
-// of its code other than its static initialisers runs:
-//   1. it is a loadable shared library,
-//   2. it exports plexus_abi_tag, and the tag equals this runtime's
-//      PLEXUS_ABI_TAG (checked before calling anything else in it),
-//   3. it exports plexus_register_components, which registers well-formed
+// Each library is checked in this order, and refused at the first failure:
+//   1. it is copied into a private place (loader/private_copy.hpp), so that
+//      replacing the original in place later cannot change the running code;
+//   2. the copy is mapped read-only and its ABI tag is read from the file's
+//      .note.plexus ELF note (loader/elf_note_reader.hpp) and compared, field
+//      by field, with this runtime's PLEXUS_ABI_TAG. This happens before
+//      dlopen, so a library built with other settings never runs any of its
+//      code, not even its static initialisers;
+//   3. the copy is opened with Boost.DLL (a loadable shared library);
+//   4. it exports plexus_register_components, which registers well-formed
 //      components whose keys no other library has taken.
 // A library failing any check is refused as a whole (it registers nothing and
 // is unloaded); the refusal is one line, "FILE: reason", logged at warning
@@ -23,7 +27,7 @@ namespace plexus::core {
 /// Why one library file was not loaded.
 struct LoadRefusal {
   std::string file;    ///< The library's path, as found in the plugins folder.
-  std::string reason;  ///< One line, e.g. "not a Plexus component: no plexus_abi_tag entry point".
+  std::string reason;  ///< One line, e.g. "not a Plexus component: it has no ABI tag (...)".
 
   /// "FILE: reason", one line.
   std::string message() const;
@@ -47,6 +51,15 @@ class ComponentRegistry : public KeyedCatalog {
   std::vector<LoadRefusal> refusals_;
 };
 
+/// How loadComponents makes its private copies (loader/private_copy.hpp).
+struct LoadOptions {
+  /// The folder in which the copies' own folder is made; "" = $TMPDIR, else /tmp.
+  std::string copyParent;
+  /// memfd copies even where file copies would work (chosen anyway when
+  /// copyParent is mounted noexec or not writable).
+  bool copiesInMemory = false;
+};
+
 /// Loads every *.so in `directory` (sorted by file name). Never throws for a
 /// bad file: each refusal is recorded in the registry, logged at warning level
 /// (Poco::Logger "plexus.loader"), and loading goes on. Throws
@@ -55,7 +68,8 @@ class ComponentRegistry : public KeyedCatalog {
 ///
 /// Not thread-safe with itself: loading runs libraries' registration code,
 /// which the SDK does not require to be reentrant. Call it from one thread.
-std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory);
+std::unique_ptr<ComponentRegistry> loadComponents(const std::string& directory,
+                                                  const LoadOptions& options = {});
 
 /// The default plugins folder: `../plugins` beside the running executable
 /// (read from /proc/self/exe), e.g. build/plugins for build/bin/plexus.

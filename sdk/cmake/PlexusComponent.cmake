@@ -5,7 +5,9 @@
 # the PLEXUS_COMPONENT entry points are exported. The built-in plugins use
 # this same function.
 #
-# Only the two entry points are exported (plexus_exports.map).
+# Only the two entry points are exported (plexus_exports.map). The ABI tag
+# the runtime checks before loading is not a symbol but the .note.plexus ELF
+# note PLEXUS_COMPONENT emits; strip keeps it (docs/components.md).
 #
 # With TESTS (and Catch2 v2 found), also builds NAME_tests: the component's
 # sources compiled into a Catch2 executable together with the test sources,

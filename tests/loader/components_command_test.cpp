@@ -11,6 +11,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "loader_test_support.hpp"
+#include "loader/component_loader.hpp"
 
 using plexus::Json;
 using plexus::core::cli::componentsCommand;
@@ -53,58 +54,94 @@ class ScopedEnv {
   const char* name_;
 };
 
-const std::string kForeignTag =
-    "plexus-sdk-abi=0;cxx=itanium;stdlib=libstdc++-cxx11abi1;nlohmann-json=3.9.1";
-
 Json refusedJson() {
-  const std::string takenEcho = "component \"echo\" is already registered by " + fixture("echo.so");
-  auto refusal = [](const std::string& file, const std::string& reason) {
-    return Json{{"file", fixture(file)}, {"reason", reason}};
-  };
-  return Json::array({
-      refusal("echo_again.so", takenEcho),
-      refusal("empty.so", "plexus_register_components registered no components"),
-      refusal("garbage.so", "not a shared library: invalid ELF header"),
-      refusal("malformed.so", "component \"malformed\": action \"broken\" has no perform function"),
-      refusal("no_entry_points.so", "not a Plexus component: no plexus_abi_tag entry point"),
-      refusal("swallowing.so", takenEcho),
-      refusal("throwing.so",
-              "plexus_register_components threw: cannot reach the licence server at "
-              "licence.example.com"),
-      refusal("twice.so", "component \"twice\" is registered twice by this library"),
-      refusal("wrong_abi.so", "built for ABI \"" + kForeignTag + "\", this Plexus expects \"" +
-                                  PLEXUS_ABI_TAG + "\"; rebuild it with this Plexus's SDK"),
-  });
+  Json list = Json::array();
+  for (const auto& refusal : expectedRefusals())
+    list.push_back({{"file", fixture(refusal.file)}, {"reason", refusal.reason}});
+  return list;
+}
+
+Json summary(const std::string& key, const std::string& version, const std::string& description,
+             const std::string& file, std::vector<std::string> actions) {
+  return {{"key", key},
+          {"version", version},
+          {"description", description},
+          {"file", fixture(file)},
+          {"actions", actions}};
 }
 
 Json listJson() {
   return {{"components",
-           Json::array({{{"key", "echo"},
-                         {"version", "1.2.3"},
-                         {"description", "Echoes its input"},
-                         {"file", fixture("echo.so")},
-                         {"actions", {"say", "bytes", "fail"}}}})},
+           Json::array({summary("echo", "1.2.3", "Echoes its input", "echo.so", {"say", "bytes", "fail"}),
+                        summary("json-patch-release", "1.0.0",
+                                "Built against another nlohmann/json patch release",
+                                "json_patch_release.so", {"version"}),
+                        summary("layout", "1.0.0", "Every SDK type across the boundary", "layout.so",
+                                {"describe", "stop"})})},
           {"refused", refusedJson()}};
 }
+
+/// Everything written to std::cerr while it lives.
+class StderrCapture {
+ public:
+  StderrCapture() : previous_(std::cerr.rdbuf(buffer_.rdbuf())) {}
+  ~StderrCapture() { std::cerr.rdbuf(previous_); }
+  std::string text() const { return buffer_.str(); }
+
+ private:
+  std::ostringstream buffer_;
+  std::streambuf* previous_;
+};
 
 }  // namespace
 
 TEST_CASE("components list --output json gives the components and the refused files",
           "[loader][cli]") {
+  StderrCapture errors;
   Run result = run({"list", "--plugins", kFixturesDir, "--output", "json"});
-  CHECK(result.exitCode == 0);
+  CHECK(result.exitCode == 1);  // files were refused
   CHECK(Json::parse(result.out) == listJson());
+  CHECK(errors.text() == "plexus components list: 13 file(s) in the plugins folder refused (listed above)\n");
+}
+
+TEST_CASE("components list exits 1 when any file was refused, 0 when none was", "[loader][cli]") {
+  StderrCapture errors;
+  TempDir good;
+  copyFixtures(good.path(), {"echo.so", "layout.so"});
+  Run clean = run({"list", "--plugins", good.path()});
+  CHECK(clean.exitCode == 0);
+  CHECK(errors.text().empty());
+  CHECK(run({"list", "--plugins", good.path(), "--output", "json"}).exitCode == 0);
+
+  TempDir mixed;
+  copyFixtures(mixed.path(), {"echo.so", "json_diagnostics.so"});
+  Run refused = run({"list", "--plugins", mixed.path()});
+  CHECK(refused.exitCode == 1);
+  // Everything that loaded is still printed, then the refusal.
+  CHECK_THAT(refused.out, Catch::Contains("echo  1.2.3"));
+  CHECK_THAT(refused.out, Catch::Contains("\nRefused:\n  " + mixed.path() +
+                                          "/json_diagnostics.so: built for another ABI: "
+                                          "json-diagnostics=1 where this Plexus has "
+                                          "json-diagnostics=0; "));
+  CHECK_THAT(errors.text(), Catch::Contains("1 file(s) in the plugins folder refused"));
 }
 
 TEST_CASE("components list prints a table, then each refused file with its reason",
           "[loader][cli]") {
+  StderrCapture errors;
   Run result = run({"list", "--plugins", kFixturesDir});
-  CHECK(result.exitCode == 0);
-  const std::string file = fixture("echo.so");
+  CHECK(result.exitCode == 1);
+  const std::string echo = fixture("echo.so"), patch = fixture("json_patch_release.so"),
+                    layout = fixture("layout.so");
+  const std::size_t width = patch.size();  // the longest path
+  auto padded = [&](const std::string& text) { return text + std::string(width - text.size() + 2, ' '); };
   std::string expected =
-      "KEY   VERSION  ACTIONS           FILE" + std::string(file.size() - 4 + 2, ' ') +
-      "DESCRIPTION\n"
-      "echo  1.2.3    say, bytes, fail  " + file + "  Echoes its input\n"
+      "KEY                 VERSION  ACTIONS           " + padded("FILE") + "DESCRIPTION\n"
+      "echo                1.2.3    say, bytes, fail  " + padded(echo) + "Echoes its input\n"
+      "json-patch-release  1.0.0    version           " + padded(patch) +
+      "Built against another nlohmann/json patch release\n"
+      "layout              1.0.0    describe, stop    " + padded(layout) +
+      "Every SDK type across the boundary\n"
       "\nRefused:\n";
   for (const auto& refusal : refusedJson())
     expected += "  " + refusal["file"].get<std::string>() + ": " +
@@ -114,6 +151,7 @@ TEST_CASE("components list prints a table, then each refused file with its reaso
 
 TEST_CASE("components list reads the plugins folder from PLEXUS_PLUGINS unless --plugins is given",
           "[loader][cli]") {
+  StderrCapture errors;
   SECTION("the environment variable alone") {
     ScopedEnv env("PLEXUS_PLUGINS", kFixturesDir);
     CHECK(Json::parse(run({"list", "--output=json"}).out) == listJson());
@@ -178,7 +216,7 @@ TEST_CASE("components describe of an unknown key fails naming the key and the fo
           "[loader][cli]") {
   CHECK_THROWS_WITH(run({"describe", "nosuch", "--plugins", kFixturesDir}),
                     "no component \"nosuch\" in " + kFixturesDir +
-                        " (9 file(s) there were refused); `plexus components list` shows what "
+                        " (13 file(s) there were refused); `plexus components list` shows what "
                         "is there");
 }
 

@@ -35,7 +35,8 @@ std::string plexusBinary();
 std::string pluginsDir();
 std::string sourceDir();
 
-/// Runs `plexus serve --port 0` with the given folders and extra flags;
+/// Runs `plexus serve --port 0` with the given folders and extra flags
+/// (--plugins among them replaces the built-in plugins folder);
 /// the constructor returns once /healthz answers 200 (or throws with the
 /// server's output). The destructor stops it (SIGINT, then SIGKILL).
 class ServerProcess {
