@@ -2,6 +2,13 @@
 // webhook waits for its execution). The pool grows when every thread is
 // busy and shrinks when threads sit idle, so a burst does not leave a
 // thousand sleeping threads behind.
+//
+// Growth: up to 16 threads start at once when a task finds none idle;
+// beyond that a task that has waited kGrowDelay (5 ms) makes the pool grow
+// by a quarter (at least 4), every 5 ms while tasks keep waiting. Quick
+// tasks in a burst are taken by threads as they finish, so a flood of
+// small requests does not start a thread each; blocked handlers (waiting
+// synchronous callers) still get their threads within tens of milliseconds.
 #pragma once
 
 #include <chrono>
@@ -33,7 +40,12 @@ class HandlerPool {
   int threads() const;
 
  private:
+  struct Task {
+    std::function<void()> run;
+    std::chrono::steady_clock::time_point queuedAt;
+  };
   void run();
+  void grow();         // The thread that starts threads for tasks that wait.
   void startThread();  // Requires mutex_.
 
   const int minThreads_;
@@ -41,7 +53,9 @@ class HandlerPool {
   const std::chrono::milliseconds idleTimeout_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> tasks_;
+  std::condition_variable growWake_;
+  std::deque<Task> tasks_;
+  std::thread grower_;
   std::list<std::thread> threads_;
   std::list<std::thread> exited_;  // Ended threads not yet joined.
   int idle_ = 0;                   // Threads waiting for a task.
