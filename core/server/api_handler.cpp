@@ -1,7 +1,5 @@
 #include "server/api_handler.hpp"
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/NumberParser.h>
 #include <Poco/StringTokenizer.h>
 #include <Poco/URI.h>
@@ -10,8 +8,6 @@
 #include "server/webhook_payload.hpp"
 
 namespace plexus::core {
-
-using Poco::Net::HTTPResponse;
 
 namespace {
 
@@ -30,13 +26,29 @@ plexus::Json optionalTime(const std::optional<TimePoint>& t) {
   return t ? plexus::Json(formatIsoMs(*t)) : plexus::Json();
 }
 
-plexus::Json readJsonBody(Poco::Net::HTTPServerRequest& request, std::int64_t limit) {
-  std::string text = readLimited(request.stream(), limit);
+/// The body as JSON; an empty body is {}. The front end has already held
+/// it to --max-request-bytes.
+plexus::Json readJsonBody(const HttpRequest& request) {
+  std::string_view text = request.body.view();
   try {
-    return text.empty() ? plexus::Json::object() : plexus::Json::parse(text);
-  } catch (const plexus::Json::parse_error& error) {
+    return text.empty() ? plexus::Json::object() : plexus::Json::parse(text.begin(), text.end());
+  } catch (const plexus::Json::exception& error) {
+    // parse_error, and out_of_range for a number too large (1e400).
     throw RequestError(400, std::string("the request body is not valid JSON: ") + error.what());
   }
+}
+
+/// The credentials of "Authorization: Bearer TOKEN"; the scheme is
+/// case-insensitive (RFC 9110 §11.1), one or more spaces may follow it.
+std::optional<std::string_view> bearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size() || !equalsIgnoringCase(header.substr(0, kScheme.size()), kScheme) ||
+      header[kScheme.size()] != ' ')
+    return std::nullopt;
+  std::string_view rest = header.substr(kScheme.size());
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  return rest;
 }
 
 }  // namespace
@@ -71,11 +83,11 @@ plexus::Json describeExecution(const ExecutionRecord& execution) {
   return out;
 }
 
-bool ApiHandler::authorized(const Poco::Net::HTTPServerRequest& request) const {
-  const std::string& token = runtime_.settings().apiToken;
-  if (token.empty()) return true;
-  const std::string given = request.get("Authorization", "");
-  const std::string expected = "Bearer " + token;
+bool ApiHandler::authorized(const HttpRequest& request) const {
+  const std::string& expected = runtime_.settings().apiToken;
+  if (expected.empty()) return true;
+  const std::string header = request.headers.get("Authorization");
+  std::string_view given = bearerToken(header).value_or(std::string_view());
   // Constant time in the token's bytes: no timing hint of a matching prefix.
   unsigned char difference = given.size() == expected.size() ? 0 : 1;
   for (std::size_t i = 0; i < expected.size(); ++i)
@@ -83,32 +95,25 @@ bool ApiHandler::authorized(const Poco::Net::HTTPServerRequest& request) const {
   return difference == 0;
 }
 
-void ApiHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  // On an error the request body may be unread: the connection is closed
-  // so its bytes are not taken for the next request.
+void ApiHandler::handle(const HttpRequest& request, HttpResponse& response) {
   try {
-    Poco::URI uri(request.getURI());
-    route(request.getMethod(), splitPath(uri.getPath()), request, response);
+    Poco::URI uri(request.target);
+    route(request.method, splitPath(uri.getPath()), request, response);
   } catch (const RequestError& error) {
-    response.setKeepAlive(false);
-    sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+    sendError(response, error.status(), error.what());
   } catch (const PayloadError& error) {
-    response.setKeepAlive(false);
-    sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+    sendError(response, error.status(), error.what());
   } catch (const StoreUnavailable& error) {
-    response.setKeepAlive(false);
-    sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, error.what());
+    sendError(response, 503, error.what());
   } catch (const Poco::SyntaxException& error) {
-    response.setKeepAlive(false);
-    sendError(response, HTTPResponse::HTTP_BAD_REQUEST, "malformed URL: " + error.displayText());
+    sendError(response, 400, "malformed URL: " + error.displayText());
   } catch (const std::exception& error) {
-    response.setKeepAlive(false);
-    sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, error.what());
+    sendError(response, 500, error.what());
   }
 }
 
 void ApiHandler::route(const std::string& method, const std::vector<std::string>& path,
-                       Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+                       const HttpRequest& request, HttpResponse& response) {
   auto is = [&](std::initializer_list<const char*> shape) {
     if (shape.size() != path.size()) return false;
     std::size_t i = 0;
@@ -118,16 +123,16 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
     }
     return true;
   };
-  if (is({"healthz"})) return sendJson(response, HTTPResponse::HTTP_OK, {{"status", "ok"}});
+  if (is({"healthz"})) return sendJson(response, 200, {{"status", "ok"}});
   if (is({"readyz"})) {  // CONTRACT §10: 200 once loaded and the store can store, else 503 {"error"}
-    if (auto reason = runtime_.notReadyReason()) return sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, *reason);
-    return sendJson(response, HTTPResponse::HTTP_OK, {{"status", "ready"}});
+    if (auto reason = runtime_.notReadyReason()) return sendError(response, 503, *reason);
+    return sendJson(response, 200, {{"status", "ready"}});
   }
   if (is({"executions", "*", "result"}) && method == "GET") return getFinalResult(path[1], response);
   if (path.empty() || path[0] != "api") throw RequestError(404, "no such endpoint");
 
   if (!authorized(request)) {
-    response.set("WWW-Authenticate", "Bearer");
+    response.headers.set("WWW-Authenticate", "Bearer");
     throw RequestError(401, "this server requires an API token: send the header 'Authorization: Bearer TOKEN'");
   }
   if (is({"api", "executions"}) && method == "GET") return listExecutions(request, response);
@@ -144,8 +149,8 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
   }());
 }
 
-void ApiHandler::listExecutions(const Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  Poco::URI uri(request.getURI());
+void ApiHandler::listExecutions(const HttpRequest& request, HttpResponse& response) {
+  Poco::URI uri(request.target);
   ExecutionQuery query;
   for (const auto& [name, value] : uri.getQueryParameters()) {
     if (name == "instance") {
@@ -169,22 +174,22 @@ void ApiHandler::listExecutions(const Poco::Net::HTTPServerRequest& request, Poc
     item.erase("logs");
     out.push_back(std::move(item));
   }
-  sendJson(response, HTTPResponse::HTTP_OK, out);
+  sendJson(response, 200, out);
 }
 
-void ApiHandler::getExecution(const std::string& id, Poco::Net::HTTPServerResponse& response) {
+void ApiHandler::getExecution(const std::string& id, HttpResponse& response) {
   auto execution = runtime_.store().execution(id);
   if (!execution) throw RequestError(404, "no execution '" + id + "'");
-  sendJson(response, HTTPResponse::HTTP_OK, describeExecution(*execution));
+  sendJson(response, 200, describeExecution(*execution));
 }
 
-void ApiHandler::getStepResult(const std::string& id, const std::string& step, Poco::Net::HTTPServerResponse& response) {
+void ApiHandler::getStepResult(const std::string& id, const std::string& step, HttpResponse& response) {
   auto result = runtime_.store().stepResult(id, step);
   if (!result) throw RequestError(404, "execution '" + id + "' has no result for step '" + step + "'");
   sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
 }
 
-void ApiHandler::getFinalResult(const std::string& id, Poco::Net::HTTPServerResponse& response) {
+void ApiHandler::getFinalResult(const std::string& id, HttpResponse& response) {
   // The GET that follows a synchronous 303 is served from memory.
   if (auto recent = runtime_.recentFinalResult(id))
     return sendStoredResult(response, *recent, runtime_.settings().maxResponseBytes);
@@ -202,37 +207,34 @@ void ApiHandler::getFinalResult(const std::string& id, Poco::Net::HTTPServerResp
 }
 
 void ApiHandler::instances(const std::string& method, const std::vector<std::string>& path,
-                           Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-  std::int64_t limit = runtime_.settings().maxRequestBytes;
+                           const HttpRequest& request, HttpResponse& response) {
   if (path.size() == 2 && method == "GET") {
     plexus::Json out = plexus::Json::array();
     for (const auto& instance : runtime_.store().instances()) out.push_back(runtime_.describeInstance(instance));
-    return sendJson(response, HTTPResponse::HTTP_OK, out);
+    return sendJson(response, 200, out);
   }
   if (path.size() == 2 && method == "POST") {
-    InstanceRecord created = runtime_.createInstance(readJsonBody(request, limit));
-    return sendJson(response, HTTPResponse::HTTP_CREATED, runtime_.describeInstance(created));
+    InstanceRecord created = runtime_.createInstance(readJsonBody(request));
+    return sendJson(response, 201, runtime_.describeInstance(created));
   }
   if (path.size() == 3 && method == "GET") {
     auto instance = runtime_.store().instance(path[2]);
     if (!instance) throw RequestError(404, "no instance '" + path[2] + "'");
-    return sendJson(response, HTTPResponse::HTTP_OK, runtime_.describeInstance(*instance));
+    return sendJson(response, 200, runtime_.describeInstance(*instance));
   }
   if (path.size() == 3 && method == "PATCH") {
-    InstanceRecord updated = runtime_.updateInstance(path[2], readJsonBody(request, limit));
-    return sendJson(response, HTTPResponse::HTTP_OK, runtime_.describeInstance(updated));
+    InstanceRecord updated = runtime_.updateInstance(path[2], readJsonBody(request));
+    return sendJson(response, 200, runtime_.describeInstance(updated));
   }
   if (path.size() == 3 && method == "DELETE") {
     runtime_.deleteInstance(path[2]);
-    response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
-    response.setContentLength(0);
-    response.send();
+    response.status = 204;
     return;
   }
   throw RequestError(405, "method " + method + " is not allowed here");
 }
 
-void ApiHandler::listIntegrations(Poco::Net::HTTPServerResponse& response) {
+void ApiHandler::listIntegrations(HttpResponse& response) {
   plexus::Json out = plexus::Json::array();
   for (const IntegrationPtr& integration : runtime_.integrations().all()) {
     plexus::Json item = {{"key", integration->key},
@@ -246,10 +248,10 @@ void ApiHandler::listIntegrations(Poco::Net::HTTPServerResponse& response) {
       item["steps"].push_back({{"name", step.name}, {"component", step.component}, {"action", step.action}});
     out.push_back(std::move(item));
   }
-  sendJson(response, HTTPResponse::HTTP_OK, out);
+  sendJson(response, 200, out);
 }
 
-void ApiHandler::listComponents(Poco::Net::HTTPServerResponse& response) {
+void ApiHandler::listComponents(HttpResponse& response) {
   plexus::Json components = plexus::Json::array();
   for (const auto& component : runtime_.components().all()) {
     plexus::Json actions = plexus::Json::array();
@@ -263,7 +265,7 @@ void ApiHandler::listComponents(Poco::Net::HTTPServerResponse& response) {
   plexus::Json refused = plexus::Json::array();
   for (const auto& refusal : runtime_.components().refusals())
     refused.push_back({{"file", refusal.file}, {"reason", refusal.reason}});
-  sendJson(response, HTTPResponse::HTTP_OK, {{"components", components}, {"refused", refused}});
+  sendJson(response, 200, {{"components", components}, {"refused", refused}});
 }
 
 }  // namespace plexus::core

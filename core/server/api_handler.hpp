@@ -4,29 +4,29 @@
 #include <string>
 #include <vector>
 
-#include <Poco/Net/HTTPRequestHandler.h>
 
+#include "server/http_message.hpp"
 #include "server/runtime.hpp"
 
 namespace plexus::core {
 
-class ApiHandler : public Poco::Net::HTTPRequestHandler {
+class ApiHandler {
  public:
   explicit ApiHandler(Runtime& runtime) : runtime_(runtime) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+  void handle(const HttpRequest& request, HttpResponse& response);
 
  private:
   void route(const std::string& method, const std::vector<std::string>& path,
-             Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
-  void listExecutions(const Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
-  void getExecution(const std::string& id, Poco::Net::HTTPServerResponse& response);
-  void getStepResult(const std::string& id, const std::string& step, Poco::Net::HTTPServerResponse& response);
-  void getFinalResult(const std::string& id, Poco::Net::HTTPServerResponse& response);
+             const HttpRequest& request, HttpResponse& response);
+  void listExecutions(const HttpRequest& request, HttpResponse& response);
+  void getExecution(const std::string& id, HttpResponse& response);
+  void getStepResult(const std::string& id, const std::string& step, HttpResponse& response);
+  void getFinalResult(const std::string& id, HttpResponse& response);
   void instances(const std::string& method, const std::vector<std::string>& path,
-                 Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
-  void listIntegrations(Poco::Net::HTTPServerResponse& response);
-  void listComponents(Poco::Net::HTTPServerResponse& response);
-  bool authorized(const Poco::Net::HTTPServerRequest& request) const;
+                 const HttpRequest& request, HttpResponse& response);
+  void listIntegrations(HttpResponse& response);
+  void listComponents(HttpResponse& response);
+  bool authorized(const HttpRequest& request) const;
 
   Runtime& runtime_;
 };

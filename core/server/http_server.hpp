@@ -1,34 +1,46 @@
-// The HTTP listener: a Poco HTTPServer with its own thread pool.
+// The HTTP listener: an event-driven front end (Boost.Asio + Boost.Beast)
+// in front of a pool of handler threads. docs/http.md describes the limits.
 #pragma once
 
 #include <memory>
-
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/ThreadPool.h>
 
 #include "server/runtime.hpp"
 
 namespace plexus::core {
 
 /// Listens on settings.host:settings.port (0 = any free port) and routes
-/// requests to the runtime. Each connection is served by one pool thread;
-/// the pool holds up to settings.httpThreads, so a synchronous caller
-/// waiting for its execution occupies a sleeping thread, not a core.
+/// requests to the runtime.
+///
+/// A few I/O threads (--io-threads) own every socket: they accept, read
+/// each request head and body under deadlines, and write replies, so an
+/// idle or slow connection costs a socket and a few hundred bytes, never a
+/// thread. Only a complete request reaches a handler thread, from a pool
+/// that grows on demand up to --http-threads and shrinks when idle (a
+/// synchronous caller waiting for its execution parks one, asleep).
 class HttpServer {
  public:
-  /// Binds the port; serves nothing until start().
+  /// Binds the port (without SO_REUSEPORT: a second server on the same port
+  /// fails here with "address in use"); serves nothing until start().
   HttpServer(Runtime& runtime, const ServerSettings& settings);
   ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
   /// Starts accepting connections.
   void start();
   /// The bound port (useful with port 0).
   int port() const;
-  /// Stops accepting and closes connections.
+  /// Stops accepting, closes idle connections, lets requests in flight
+  /// finish (their replies close the connection), then closes the rest.
   void stop();
 
  private:
-  std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
+
+/// Raises the soft limit of open files to the hard limit (each connection
+/// is a descriptor); returns the limit now in force.
+long raiseOpenFileLimit();
 
 }  // namespace plexus::core

@@ -22,6 +22,8 @@ PayloadError tooLarge(std::int64_t maxBytes) {
                                " bytes (the server's --max-request-bytes)");
 }
 
+}  // namespace
+
 /// An unnamed file: it disappears when the last descriptor or mapping goes.
 class SpoolFile {
  public:
@@ -52,33 +54,51 @@ class SpoolFile {
   int fd_ = -1;
 };
 
-}  // namespace
+
+RequestBodyBuilder::RequestBodyBuilder() = default;
+RequestBodyBuilder::RequestBodyBuilder(std::int64_t maxBytes, std::string spoolDirectory)
+    : maxBytes_(maxBytes), spoolDirectory_(std::move(spoolDirectory)) {}
+RequestBodyBuilder::~RequestBodyBuilder() = default;
+RequestBodyBuilder::RequestBodyBuilder(RequestBodyBuilder&&) noexcept = default;
+RequestBodyBuilder& RequestBodyBuilder::operator=(RequestBodyBuilder&&) noexcept = default;
+
+void RequestBodyBuilder::append(const char* data, std::size_t size) {
+  if (size == 0) return;
+  total_ += static_cast<std::int64_t>(size);
+  if (total_ > maxBytes_) throw tooLarge(maxBytes_);
+  if (!spool_ && head_.size() + size <= kInMemoryLimit) {
+    head_.append(data, size);
+    return;
+  }
+  if (!spool_) {
+    spool_ = std::make_unique<SpoolFile>(spoolDirectory_);
+    spool_->write(head_.data(), head_.size());
+    std::string().swap(head_);
+  }
+  spool_->write(data, size);
+}
+
+plexus::Binary RequestBodyBuilder::finish(std::string contentType) {
+  total_ = 0;
+  if (spool_) {
+    plexus::Binary mapped = spool_->map(std::move(contentType));
+    spool_.reset();
+    return mapped;
+  }
+  return plexus::Binary(std::move(head_), std::move(contentType));
+}
 
 plexus::Binary readRequestBody(std::istream& in, std::int64_t maxBytes, const std::string& spoolDirectory,
                                std::string contentType) {
-  std::string head;
-  std::unique_ptr<SpoolFile> spool;
-  std::int64_t total = 0;
+  RequestBodyBuilder body(maxBytes, spoolDirectory);
   char buffer[kChunk];
   while (in) {
     in.read(buffer, sizeof buffer);
     std::streamsize n = in.gcount();
     if (n <= 0) break;
-    total += n;
-    if (total > maxBytes) throw tooLarge(maxBytes);
-    if (!spool && head.size() + static_cast<std::size_t>(n) <= kInMemoryLimit) {
-      head.append(buffer, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (!spool) {
-      spool = std::make_unique<SpoolFile>(spoolDirectory);
-      spool->write(head.data(), head.size());
-      head.clear();
-    }
-    spool->write(buffer, static_cast<std::size_t>(n));
+    body.append(buffer, static_cast<std::size_t>(n));
   }
-  if (spool) return spool->map(std::move(contentType));
-  return plexus::Binary(std::move(head), std::move(contentType));
+  return body.finish(std::move(contentType));
 }
 
 }  // namespace plexus::core

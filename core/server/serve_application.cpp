@@ -1,5 +1,6 @@
 #include "server/serve_application.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -73,6 +74,16 @@ class ServeApplication : public Poco::Util::ServerApplication {
     } catch (const std::exception& error) {
       log.fatal(std::string("invalid setting: ") + error.what());
       return EXIT_CONFIG;
+    }
+    // Every connection is a descriptor: take all the hard limit allows.
+    long openFiles = raiseOpenFileLimit();
+    // 256 descriptors stay for the store, spool files, plugins and logs.
+    if (openFiles > 0 && openFiles < settings.maxConnections + 256) {
+      int capped = static_cast<int>(std::max(16L, openFiles - 256));
+      log.warning("the open-files limit is %ld, too low for --max-connections %d: using %d (raise the limit "
+                  "with ulimit -Hn or systemd's LimitNOFILE=)",
+                  openFiles, settings.maxConnections, capped);
+      settings.maxConnections = capped;
     }
     std::unique_ptr<Runtime> runtime;
     std::unique_ptr<HttpServer> server;

@@ -12,7 +12,9 @@ const std::vector<std::string>& settingNames() {
   static const std::vector<std::string> kNames = {
       "host", "port", "integrations", "plugins", "data", "public-url", "sync-timeout",
       "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads",
-      "max-crash-restarts", "allow-new-database"};
+      "max-crash-restarts", "allow-new-database",
+      "header-timeout", "keepalive-timeout", "body-timeout", "min-body-rate", "max-header-bytes",
+      "max-connections", "max-connections-per-client", "io-threads"};
   return kNames;
 }
 
@@ -64,6 +66,14 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));
   else if (name == "max-crash-restarts") settings.maxCrashRestarts = static_cast<int>(parseInteger(name, value, source, 1, 1000));
   else if (name == "allow-new-database") settings.allowNewDatabase = parseSwitch(name, value, source);
+  else if (name == "header-timeout") settings.headerTimeoutSeconds = static_cast<int>(parseInteger(name, value, source, 1, 3600));
+  else if (name == "keepalive-timeout") settings.keepAliveTimeoutSeconds = static_cast<int>(parseInteger(name, value, source, 1, 3600));
+  else if (name == "body-timeout") settings.bodyTimeoutSeconds = static_cast<int>(parseInteger(name, value, source, 1, 3600));
+  else if (name == "min-body-rate") settings.minBodyRate = parseInteger(name, value, source, 1, INT64_MAX);
+  else if (name == "max-header-bytes") settings.maxHeaderBytes = static_cast<int>(parseInteger(name, value, source, 1024, 16 * 1024 * 1024));
+  else if (name == "max-connections") settings.maxConnections = static_cast<int>(parseInteger(name, value, source, 1, 1000000));
+  else if (name == "max-connections-per-client") settings.maxConnectionsPerClient = static_cast<int>(parseInteger(name, value, source, 0, 1000000));
+  else if (name == "io-threads") settings.ioThreads = static_cast<int>(parseInteger(name, value, source, 1, 64));
   else throw std::invalid_argument("unknown setting '" + name + "' in " + source);
 }
 

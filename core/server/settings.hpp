@@ -19,13 +19,23 @@ struct ServerSettings {
   std::int64_t maxResponseBytes = 500LL * 1024 * 1024;
   std::string apiToken;          ///< Empty: /api is open.
   int workers = 8;               ///< Executions that run at once.
-  int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
+
   /// An execution running during this many crashes of the server in a row
   /// is ended failed instead of run again (docs/operating.md).
   int maxCrashRestarts = 3;
   /// Start with an empty database where the data folder had one that is now
   /// missing or was replaced (else the server refuses to start).
   bool allowNewDatabase = false;
+  int httpThreads = 1024;        ///< Most requests handled at once (a sync caller parks one thread, asleep).
+  // The HTTP front end (docs/http.md): what a slow or idle caller may hold.
+  int headerTimeoutSeconds = 10;      ///< A request head (line + headers) must arrive whole within this.
+  int keepAliveTimeoutSeconds = 5;    ///< An idle keep-alive connection is closed after this.
+  int bodyTimeoutSeconds = 10;        ///< Grace before a body (or a reply) must keep up minBodyRate.
+  std::int64_t minBodyRate = 4096;    ///< Bytes per second a body (or a reply) must average after the grace.
+  int maxHeaderBytes = 64 * 1024;     ///< Request line + headers; more is 431.
+  int maxConnections = 10000;         ///< Open connections in all; at the cap the longest-idle one is closed.
+  int maxConnectionsPerClient = 256;  ///< Open connections per client IP address; 0 = no limit.
+  int ioThreads = 1;                  ///< Threads that own every socket (accept, read, write).
 };
 
 }  // namespace plexus::core

@@ -1,17 +1,13 @@
 #include "server/webhook_handler.hpp"
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Exception.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include "server/http_reply.hpp"
-#include "server/request_body.hpp"
 #include "server/webhook_payload.hpp"
 
 namespace plexus::core {
-
-using Poco::Net::HTTPResponse;
 
 namespace {
 
@@ -19,50 +15,49 @@ constexpr const char* kExecutionIdHeader = "plexus-execution-id";
 
 /// The plexus-synchronous / prismatic-synchronous header: true, false, or
 /// absent (std::nullopt). Anything else is a 400.
-std::optional<bool> synchronousHeader(const Poco::Net::HTTPServerRequest& request) {
+std::optional<bool> synchronousHeader(const HttpRequest& request) {
   for (const char* name : {"plexus-synchronous", "prismatic-synchronous"}) {
-    if (!request.has(name)) continue;
-    std::string value = Poco::toLower(Poco::trim(request.get(name)));
+    if (!request.headers.has(name)) continue;
+    std::string given = request.headers.get(name);
+    std::string value = Poco::toLower(Poco::trim(given));
     if (value == "true") return true;
     if (value == "false") return false;
-    throw PayloadError(400, std::string("header ") + name + " must be true or false, got '" + request.get(name) + "'");
+    throw PayloadError(400, std::string("header ") + name + " must be true or false, got '" + given + "'");
   }
   return std::nullopt;
 }
 
-plexus::Json requestHeaders(const Poco::Net::HTTPServerRequest& request) {
+plexus::Json requestHeaders(const HttpRequest& request) {
   plexus::Json headers = plexus::Json::object();
-  for (const auto& [name, value] : request) headers[Poco::toLower(name)] = value;
+  for (const auto& [name, value] : request.headers) headers[Poco::toLower(name)] = value;
   return headers;
 }
 
 }  // namespace
 
-void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
-                                   Poco::Net::HTTPServerResponse& response) {
+std::optional<HttpResponse> WebhookHandler::refuseEarly() const {
+  auto instance = runtime_.instanceByToken(token_);
+  if (instance && instance->enabled && runtime_.integrations().find(instance->integrationKey)) return std::nullopt;
+  HttpResponse response;
+  sendError(response, 404, "no webhook at this URL");
+  return response;
+}
+
+void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) {
   auto instance = runtime_.instanceByToken(token_);
   IntegrationPtr integration = instance ? runtime_.integrations().find(instance->integrationKey) : nullptr;
-  if (!instance || !integration || !instance->enabled) {
-    response.setKeepAlive(false);  // The body, if any, is left unread.
-    return sendError(response, HTTPResponse::HTTP_NOT_FOUND, "no webhook at this URL");
-  }
-  std::int64_t limit = runtime_.settings().maxRequestBytes;
+  if (!instance || !integration || !instance->enabled) return sendError(response, 404, "no webhook at this URL");
   try {
-    if (request.hasContentLength() && request.getContentLength64() > limit)
-      throw PayloadError(413, "request body of " + std::to_string(request.getContentLength64()) +
-                                  " bytes is larger than the limit of " + std::to_string(limit) +
-                                  " bytes (the server's --max-request-bytes)");
     std::optional<bool> syncHeader = synchronousHeader(request);
-    std::string contentType = request.get("Content-Type", "");
-    WebhookBody body = parseWebhookBody(
-        readRequestBody(request.stream(), limit, runtime_.spoolDirectory(), contentType), contentType);
-    Poco::URI uri(request.getURI());
+    std::string contentType = request.headers.get("Content-Type");
+    WebhookBody body = parseWebhookBody(request.body, contentType);
+    Poco::URI uri(request.target);
     std::string webhookUrl = runtime_.webhookUrl(*instance);
 
     std::string executionId = runtime_.startExecution(
         integration, *instance, "webhook", [&](const std::string& id) {
           return plexus::Json{
-              {"method", request.getMethod()},
+              {"method", request.method},
               {"headers", requestHeaders(request)},
               {"queryParameters", parseQueryParameters(uri.getRawQuery())},
               {"body", {{"data", std::move(body.data)}, {"contentType", body.contentType}}},
@@ -73,33 +68,29 @@ void WebhookHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
               {"instance", {{"id", instance->id}, {"name", instance->name}}},
               {"integration", {{"key", integration->key}, {"name", integration->name}}}};
         });
-    response.set(kExecutionIdHeader, executionId);
+    response.headers.set(kExecutionIdHeader, executionId);
     if (syncHeader.value_or(integration->synchronous)) return replySynchronously(executionId, response);
-    sendJson(response, HTTPResponse::HTTP_OK, plexus::Json{{"executionId", executionId}});
+    sendJson(response, 200, plexus::Json{{"executionId", executionId}});
   } catch (const PayloadError& error) {
-    // The body may be unread: close the connection so its bytes are not
-    // taken for the next request.
-    response.setKeepAlive(false);
-    sendError(response, static_cast<HTTPResponse::HTTPStatus>(error.status()), error.what());
+    sendError(response, error.status(), error.what());
   } catch (const StoreUnavailable& error) {
     // Nothing can be stored now (database gone, damaged, disk full): not
     // acknowledged, and the caller may retry later or elsewhere.
-    response.setKeepAlive(false);
-    sendError(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, error.what());
+    sendError(response, 503, error.what());
+  } catch (const Poco::SyntaxException& error) {
+    sendError(response, 400, "malformed URL: " + error.displayText());
   } catch (const std::exception& error) {
-    // The store or the spool failed: the caller gets a JSON 500, and the
+    // The store failed: the caller gets a JSON 500, and the
     // plexus-execution-id header if an execution was already recorded.
-    response.setKeepAlive(false);
-    sendError(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, error.what());
+    sendError(response, 500, error.what());
   }
 }
 
-void WebhookHandler::replySynchronously(const std::string& executionId,
-                                        Poco::Net::HTTPServerResponse& response) {
+void WebhookHandler::replySynchronously(const std::string& executionId, HttpResponse& response) {
   const ServerSettings& settings = runtime_.settings();
   auto outcome = runtime_.engine().waitFor(executionId, std::chrono::seconds(settings.syncTimeoutSeconds));
   if (!outcome) {
-    return sendJson(response, HTTPResponse::HTTP_GATEWAY_TIMEOUT,
+    return sendJson(response, 504,
                     {{"executionId", executionId},
                      {"error", "the execution did not end within the synchronous timeout of " +
                                    std::to_string(settings.syncTimeoutSeconds) +
@@ -108,19 +99,17 @@ void WebhookHandler::replySynchronously(const std::string& executionId,
   if (outcome->status == ExecutionStatus::Failed) {
     plexus::Json body = {{"executionId", executionId}, {"error", outcome->error.value_or("failed")}};
     body["step"] = outcome->errorStep ? plexus::Json(*outcome->errorStep) : plexus::Json();
-    return sendJson(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, body);
+    return sendJson(response, 500, body);
   }
   if (outcome->result && outcome->result->isStatus)
     return sendStoredResult(response, *outcome->result, settings.maxResponseBytes);
   std::size_t size = outcome->result ? servedSize(outcome->result->data) : 0;
   if (static_cast<std::int64_t>(size) > settings.maxResponseBytes)
-    return sendJson(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
+    return sendJson(response, 500,
                     {{"executionId", executionId}, {"error", responseLimitMessage(size, settings.maxResponseBytes)}});
   if (outcome->result) runtime_.rememberFinalResult(executionId, *outcome->result);
-  response.setStatusAndReason(HTTPResponse::HTTP_SEE_OTHER);
-  response.set("Location", runtime_.publicUrl() + "/executions/" + executionId + "/result");
-  response.setContentLength(0);
-  response.send();
+  response.status = 303;
+  response.headers.set("Location", runtime_.publicUrl() + "/executions/" + executionId + "/result");
 }
 
 }  // namespace plexus::core

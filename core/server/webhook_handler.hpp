@@ -1,22 +1,26 @@
 // The webhook intake: /trigger/{token}.
 #pragma once
 
-#include <Poco/Net/HTTPRequestHandler.h>
+#include <optional>
 
+#include "server/http_message.hpp"
 #include "server/runtime.hpp"
 
 namespace plexus::core {
 
 /// Turns one webhook request into an execution (CONTRACT §4): checks the
-/// token and the size limit, parses the body, records the execution, then
-/// answers at once (async) or when it ends (sync).
-class WebhookHandler : public Poco::Net::HTTPRequestHandler {
+/// token, parses the body, records the execution, then answers at once
+/// (async) or when it ends (sync). The size limit is the front end's.
+class WebhookHandler {
  public:
   WebhookHandler(Runtime& runtime, std::string token) : runtime_(runtime), token_(std::move(token)) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+  /// The refusal to send before the body is read (an unknown token or a
+  /// disabled instance: 404), or nothing when the request may go on.
+  std::optional<HttpResponse> refuseEarly() const;
+  void handle(const HttpRequest& request, HttpResponse& response);
 
  private:
-  void replySynchronously(const std::string& executionId, Poco::Net::HTTPServerResponse& response);
+  void replySynchronously(const std::string& executionId, HttpResponse& response);
 
   Runtime& runtime_;
   std::string token_;

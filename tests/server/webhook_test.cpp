@@ -250,7 +250,8 @@ steps:
     action: sleep
     inputs: { ms: 1000 }
 )");
-  ServerProcess server(folders.integrations.path(), folders.data.path(), {"--workers", "300", "--http-threads", "400"});
+  ServerProcess server(folders.integrations.path(), folders.data.path(), {"--workers", "300", "--http-threads", "400",
+                                                                 "--max-connections-per-client", "400"});
   std::string url = webhookUrl(server, "nap");
   constexpr int kCallers = 300;
   std::atomic<int> redirected{0};

@@ -103,6 +103,8 @@ void ServerProcess::readOutput(std::unique_ptr<std::istream> stream) {
   }
 }
 
+int ServerProcess::pid() const { return static_cast<int>(handle_->id()); }
+
 std::string ServerProcess::output() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return output_;

@@ -48,6 +48,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  /// The server's process id (for /proc/PID: threads, descriptors).
+  int pid() const;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   /// Everything the server printed so far.
   std::string output() const;
