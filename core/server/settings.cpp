@@ -11,7 +11,8 @@ namespace plexus::core {
 const std::vector<std::string>& settingNames() {
   static const std::vector<std::string> kNames = {
       "host", "port", "integrations", "plugins", "data", "public-url", "sync-timeout",
-      "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads"};
+      "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads",
+      "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory"};
   return kNames;
 }
 
@@ -51,6 +52,12 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "api-token") settings.apiToken = value;
   else if (name == "workers") settings.workers = static_cast<int>(parseInteger(name, value, source, 1, 1024));
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));
+  // The depth stays far below what recursive code (dump, ==, copies) can
+  // take on a thread's stack; see docs/limits.md.
+  else if (name == "max-json-depth") settings.maxJsonDepth = static_cast<std::size_t>(parseInteger(name, value, source, 1, 8192));
+  else if (name == "json-memory-factor") settings.jsonMemoryFactor = static_cast<std::size_t>(parseInteger(name, value, source, 1, 1000));
+  else if (name == "max-form-fields") settings.maxFormFields = static_cast<std::size_t>(parseInteger(name, value, source, 1, 100000000));
+  else if (name == "max-parse-memory") settings.maxParseMemory = static_cast<std::size_t>(parseInteger(name, value, source, 1, INT64_MAX));
   else throw std::invalid_argument("unknown setting '" + name + "' in " + source);
 }
 

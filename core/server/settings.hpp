@@ -1,6 +1,7 @@
 // The server's settings: flags, PLEXUS_* env vars and plexus.yaml keys.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,13 @@ struct ServerSettings {
   std::string apiToken;          ///< Empty: /api is open.
   int workers = 8;               ///< Executions that run at once.
   int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
+  // Limits on what a request body may become once parsed (docs/limits.md).
+  std::size_t maxJsonDepth = 512;      ///< Nesting of a JSON body; deeper is a 400.
+  std::size_t jsonMemoryFactor = 12;   ///< A parsed JSON body may take this many times its bytes; more is a 413.
+  std::size_t maxFormFields = 10000;   ///< Fields of a form or parts of a multipart body; more is a 413.
+  /// Bytes of deferred JSON bodies parsed at once (each counted as
+  /// jsonMemoryFactor times its size); executions beyond it wait their turn.
+  std::size_t maxParseMemory = 1024ULL * 1024 * 1024;
 };
 
 }  // namespace plexus::core
