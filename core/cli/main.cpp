@@ -7,6 +7,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "util/memory.hpp"
 
 namespace {
 
@@ -41,6 +42,7 @@ const std::map<std::string, Verb>& verbs() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  plexus::core::configureAllocator(/*server=*/argc > 1 && std::string(argv[1]) == "serve");
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

@@ -14,7 +14,8 @@ const std::vector<std::string>& settingNames() {
       "max-request-bytes", "max-response-bytes", "api-token", "workers", "http-threads",
       "max-crash-restarts", "allow-new-database",
       "header-timeout", "keepalive-timeout", "body-timeout", "min-body-rate", "max-header-bytes",
-      "max-connections", "max-connections-per-client", "io-threads"};
+      "max-connections", "max-connections-per-client", "io-threads",
+      "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory"};
   return kNames;
 }
 
@@ -74,6 +75,12 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "max-connections") settings.maxConnections = static_cast<int>(parseInteger(name, value, source, 1, 1000000));
   else if (name == "max-connections-per-client") settings.maxConnectionsPerClient = static_cast<int>(parseInteger(name, value, source, 0, 1000000));
   else if (name == "io-threads") settings.ioThreads = static_cast<int>(parseInteger(name, value, source, 1, 64));
+  // The depth stays far below what recursive code (dump, ==, copies) can
+  // take on a thread's stack; see docs/limits.md.
+  else if (name == "max-json-depth") settings.maxJsonDepth = static_cast<std::size_t>(parseInteger(name, value, source, 1, 8192));
+  else if (name == "json-memory-factor") settings.jsonMemoryFactor = static_cast<std::size_t>(parseInteger(name, value, source, 1, 1000));
+  else if (name == "max-form-fields") settings.maxFormFields = static_cast<std::size_t>(parseInteger(name, value, source, 1, 100000000));
+  else if (name == "max-parse-memory") settings.maxParseMemory = static_cast<std::size_t>(parseInteger(name, value, source, 1, INT64_MAX));
   else throw std::invalid_argument("unknown setting '" + name + "' in " + source);
 }
 

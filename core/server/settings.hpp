@@ -1,6 +1,7 @@
 // The server's settings: flags, PLEXUS_* env vars and plexus.yaml keys.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,14 @@ struct ServerSettings {
   int maxConnections = 10000;         ///< Open connections in all; at the cap the longest-idle one is closed.
   int maxConnectionsPerClient = 256;  ///< Open connections per client IP address; 0 = no limit.
   int ioThreads = 1;                  ///< Threads that own every socket (accept, read, write).
+  int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
+  // Limits on what a request body may become once parsed (docs/limits.md).
+  std::size_t maxJsonDepth = 512;      ///< Nesting of a JSON body; deeper is a 400.
+  std::size_t jsonMemoryFactor = 12;   ///< A parsed JSON body may take this many times its bytes; more is a 413.
+  std::size_t maxFormFields = 10000;   ///< Fields of a form or parts of a multipart body; more is a 413.
+  /// Bytes of deferred JSON bodies parsed at once (each counted as
+  /// jsonMemoryFactor times its size); executions beyond it wait their turn.
+  std::size_t maxParseMemory = 1024ULL * 1024 * 1024;
 };
 
 }  // namespace plexus::core

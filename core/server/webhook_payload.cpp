@@ -27,16 +27,37 @@ bool isJsonType(const std::string& mime) {
 
 bool isTextType(const std::string& mime) { return mime.rfind("text/", 0) == 0; }
 
-plexus::Json parseJson(std::string_view text, const std::string& what) {
+plexus::JsonLimits jsonLimits(std::string_view text, const BodyLimits& limits) {
+  plexus::JsonLimits json;
+  json.maxDepth = limits.maxJsonDepth;
+  json.maxMemoryBytes = std::max(limits.jsonMemoryFloor, limits.jsonMemoryFactor * text.size());
+  json.depthSetting = "the server's --max-json-depth";
+  json.memorySetting = "the server's --json-memory-factor (" + std::to_string(limits.jsonMemoryFactor) +
+                       " times the body's " + std::to_string(text.size()) + " bytes)";
+  return json;
+}
+
+/// Parses (or, with `inspectOnly`, only checks) JSON from outside, turning
+/// refusals into PayloadError with `what` ("request body") in the message.
+template <typename Parse>
+auto refusingAsPayloadError(const std::string& what, Parse&& parse) {
   try {
-    return plexus::Json::parse(text.begin(), text.end());
-  } catch (const plexus::Json::parse_error& error) {
-    // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, ...".
-    std::string message = error.what();
-    auto pos = message.find("] ");
-    throw PayloadError(400, what + " is not valid JSON: " +
-                                (pos == std::string::npos ? message : message.substr(pos + 2)));
+    return parse();
+  } catch (const plexus::JsonLimitError& error) {
+    int status = error.limit() == plexus::JsonLimitError::Limit::Memory ? 413 : 400;
+    throw PayloadError(status, what + " is refused: " + error.what());
+  } catch (const plexus::JsonParseError& error) {
+    throw PayloadError(400, what + " is not valid JSON: " + error.what());
   }
+}
+
+plexus::Json parseJson(std::string_view text, const std::string& what, const BodyLimits& limits) {
+  return refusingAsPayloadError(what, [&] { return plexus::parseJson(text, jsonLimits(text, limits)); });
+}
+
+PayloadError tooManyFields(const std::string& what, const BodyLimits& limits) {
+  return PayloadError(413, what + " has more than " + std::to_string(limits.maxFormFields) +
+                               " fields (the server's --max-form-fields); send fewer, or send them as JSON");
 }
 
 std::string urlDecode(std::string text) {
@@ -50,14 +71,16 @@ std::string urlDecode(std::string text) {
   return decoded;
 }
 
-plexus::Json parseUrlEncoded(std::string_view text) {
+plexus::Json parseUrlEncoded(std::string_view text, const std::string& what, const BodyLimits& limits) {
   plexus::Json out = plexus::Json::object();
   std::size_t start = 0;
+  std::size_t fields = 0;
   while (start <= text.size()) {
     std::size_t end = text.find('&', start);
     if (end == std::string_view::npos) end = text.size();
     std::string_view pair = text.substr(start, end - start);
     if (!pair.empty()) {
+      if (++fields > limits.maxFormFields) throw tooManyFields(what, limits);
       auto eq = pair.find('=');
       std::string name = urlDecode(std::string(pair.substr(0, eq)));
       out[name] = eq == std::string_view::npos ? "" : urlDecode(std::string(pair.substr(eq + 1)));
@@ -87,12 +110,13 @@ std::map<std::string, std::string> parsePartHeaders(std::string_view block, int 
 
 /// One part: {data, contentType, filename?}. Binary data is a slice of raw.
 plexus::Json parsePart(const plexus::Binary& raw, std::size_t offset, std::size_t length,
-                       const std::string& contentType, const std::string& name, const std::string& filename) {
+                       const std::string& contentType, const std::string& name, const std::string& filename,
+                       const BodyLimits& limits) {
   std::string_view bytes = raw.view().substr(offset, length);
   std::string mime = mimeType(contentType);
   plexus::Json part = plexus::Json::object();
   if (isJsonType(mime)) {
-    part["data"] = parseJson(bytes, "multipart field '" + name + "'");
+    part["data"] = parseJson(bytes, "multipart field '" + name + "'", limits);
   } else if (isTextType(mime) || (mime.empty() && filename.empty())) {
     part["data"] = std::string(bytes);
   } else {
@@ -117,7 +141,7 @@ void addField(plexus::Json& fields, const std::string& name, plexus::Json part) 
 }
 
 /// RFC 7578 over the raw bytes, so binary parts can be zero-copy slices.
-plexus::Json parseMultipart(const plexus::Binary& raw, const std::string& contentType) {
+plexus::Json parseMultipart(const plexus::Binary& raw, const std::string& contentType, const BodyLimits& limits) {
   Poco::Net::MediaType media(contentType);
   if (!media.hasParameter("boundary") || media.getParameter("boundary").empty())
     throw PayloadError(400, "multipart/form-data body without a boundary parameter in Content-Type");
@@ -134,6 +158,8 @@ plexus::Json parseMultipart(const plexus::Binary& raw, const std::string& conten
   for (int partNumber = 1;; ++partNumber) {
     pos += delimiter.size();
     if (body.compare(pos, 2, "--") == 0) break;  // The closing delimiter.
+    if (static_cast<std::size_t>(partNumber) > limits.maxFormFields)
+      throw tooManyFields("multipart/form-data body", limits);
     while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;  // Transport padding.
     if (body.compare(pos, 2, "\r\n") != 0) throw malformed("boundary line of part " + std::to_string(partNumber) + " is not followed by CRLF");
     pos += 2;
@@ -151,7 +177,8 @@ plexus::Json parseMultipart(const plexus::Binary& raw, const std::string& conten
     std::string name = params.get("name", "");
     if (name.empty()) throw malformed("part " + std::to_string(partNumber) + " has no name in its Content-Disposition");
     addField(fields, name,
-             parsePart(raw, contentStart, next - contentStart, headers["content-type"], name, params.get("filename", "")));
+             parsePart(raw, contentStart, next - contentStart, headers["content-type"], name, params.get("filename", ""),
+                       limits));
     pos = next + 2;
   }
   return fields;
@@ -174,19 +201,23 @@ std::string readLimited(std::istream& in, std::int64_t maxBytes) {
   return out;
 }
 
-WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType) {
+WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType,
+                             const BodyLimits& limits) {
   WebhookBody body;
   body.contentType = contentType;
   body.raw = raw.withContentType(contentType.empty() ? "application/octet-stream" : contentType);
   std::string mime = mimeType(contentType);
   std::string_view bytes = raw.view();
   if (bytes.empty()) return body;  // data stays null
-  if (isJsonType(mime)) {
-    body.data = parseJson(bytes, "request body");
+  if (isJsonType(mime) && limits.deferJson) {
+    refusingAsPayloadError("request body", [&] { return plexus::inspectJson(bytes, jsonLimits(bytes, limits)); });
+    body.data = plexus::Json::binary(raw.withContentType(kDeferredJsonType));  // Shares the bytes with rawBody.
+  } else if (isJsonType(mime)) {
+    body.data = parseJson(bytes, "request body", limits);
   } else if (mime == "multipart/form-data") {
-    body.data = parseMultipart(body.raw, contentType);
+    body.data = parseMultipart(body.raw, contentType, limits);
   } else if (mime == "application/x-www-form-urlencoded") {
-    body.data = parseUrlEncoded(bytes);
+    body.data = parseUrlEncoded(bytes, "form body", limits);
   } else if (isTextType(mime)) {
     body.data = std::string(bytes);
   } else {
@@ -195,10 +226,36 @@ WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& conte
   return body;
 }
 
-WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType) {
-  return parseWebhookBody(plexus::Binary(std::move(bytes)), contentType);
+WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType, const BodyLimits& limits) {
+  return parseWebhookBody(plexus::Binary(std::move(bytes)), contentType, limits);
 }
 
-plexus::Json parseQueryParameters(const std::string& query) { return parseUrlEncoded(query); }
+namespace {
+plexus::Json* deferredData(plexus::Json& triggerResults) {
+  if (!triggerResults.is_object()) return nullptr;
+  auto body = triggerResults.find("body");
+  if (body == triggerResults.end() || !body->is_object()) return nullptr;
+  auto data = body->find("data");
+  if (data == body->end() || !data->is_binary() || plexus::asBinary(*data).contentType() != kDeferredJsonType)
+    return nullptr;
+  return &*data;
+}
+}  // namespace
+
+std::size_t deferredJsonSize(const plexus::Json& triggerResults) {
+  const plexus::Json* data = deferredData(const_cast<plexus::Json&>(triggerResults));
+  return data ? plexus::asBinary(*data).size() : 0;
+}
+
+void resolveDeferredJson(plexus::Json& triggerResults, const BodyLimits& limits) {
+  plexus::Json* data = deferredData(triggerResults);
+  if (!data) return;
+  plexus::Binary bytes = plexus::asBinary(*data);  // keeps the bytes alive while *data is replaced
+  *data = parseJson(bytes.view(), "request body", limits);
+}
+
+plexus::Json parseQueryParameters(const std::string& query, const BodyLimits& limits) {
+  return parseUrlEncoded(query, "query string", limits);
+}
 
 }  // namespace plexus::core

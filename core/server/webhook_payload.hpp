@@ -6,7 +6,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <plexus/json_parse.hpp>
 #include <plexus/value.hpp>
+
+#include "server/settings.hpp"
 
 namespace plexus::core {
 
@@ -27,6 +30,49 @@ struct WebhookBody {
   plexus::Binary raw;       ///< The bytes as received, typed with the content type.
 };
 
+/// How much a body may make the server hold once parsed (docs/limits.md).
+/// The defaults are the server's; `BodyLimits::from(settings)` gives the
+/// configured ones.
+struct BodyLimits {
+  static BodyLimits from(const ServerSettings& settings) {
+    BodyLimits limits;
+    limits.maxJsonDepth = settings.maxJsonDepth;
+    limits.jsonMemoryFactor = settings.jsonMemoryFactor;
+    limits.maxFormFields = settings.maxFormFields;
+    return limits;
+  }
+
+  /// Nesting of arrays and objects in a JSON body or JSON part (--max-json-depth).
+  std::size_t maxJsonDepth = plexus::kDefaultMaxJsonDepth;
+  /// A JSON body's parsed value may take this many times its size in
+  /// memory (--json-memory-factor). Realistic JSON takes 7-9 times.
+  std::size_t jsonMemoryFactor = 12;
+  /// Every body may take this much whatever its size: small bodies are
+  /// never refused for their shape.
+  std::size_t jsonMemoryFloor = 1024 * 1024;
+  /// Fields of a form, parts of a multipart body (--max-form-fields).
+  std::size_t maxFormFields = 10000;
+  /// A JSON body is checked (syntax, depth, memory budget: the same errors)
+  /// but kept as its bytes, and parsed by resolveDeferredJson when its
+  /// execution runs: at intake a 50 MB body then costs its spooled bytes,
+  /// not ~450 MB of nodes, for as long as it waits (docs/limits.md).
+  bool deferJson = false;
+};
+
+/// The content type of a deferred JSON body's bytes in `body.data`.
+constexpr const char* kDeferredJsonType = "application/x-plexus-deferred-json";
+
+/// The byte size of the deferred JSON body in webhook trigger results
+/// (`results.body.data`, a Binary of kDeferredJsonType), 0 when there is
+/// none. Its parsed value takes at most jsonMemoryFactor times this.
+std::size_t deferredJsonSize(const plexus::Json& triggerResults);
+
+/// Replaces a deferred JSON body in webhook trigger results by its parsed
+/// value, with `limits` (the text was checked at intake; a lowered limit
+/// still applies). No-op when there is none. Throws PayloadError like
+/// parseWebhookBody.
+void resolveDeferredJson(plexus::Json& triggerResults, const BodyLimits& limits = {});
+
 /// Reads the whole stream into memory, refusing with 413 as soon as it
 /// passes `maxBytes` (the rest is not read). For small API bodies; webhook
 /// bodies use readRequestBody (request_body.hpp), which spools large ones.
@@ -35,13 +81,20 @@ std::string readLimited(std::istream& in, std::int64_t maxBytes);
 /// Parses `raw` by `contentType`: JSON (and *+json), multipart/form-data,
 /// application/x-www-form-urlencoded, text/*, anything else binary. Binary
 /// bodies and binary multipart parts share raw's storage (no copy).
-/// Malformed JSON or multipart throws PayloadError(400) saying what is wrong.
-WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType);
+/// Malformed JSON or multipart, and JSON nested deeper than
+/// limits.maxJsonDepth, throw PayloadError(400) saying what is wrong; a
+/// JSON value that would take more memory than its budget, or a form with
+/// more than maxFormFields fields, PayloadError(413). A part's JSON has the
+/// budget of the part's bytes.
+WebhookBody parseWebhookBody(const plexus::Binary& raw, const std::string& contentType,
+                             const BodyLimits& limits = {});
 
 /// Convenience for in-memory bodies (tests, `plexus run`).
-WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType);
+WebhookBody parseWebhookBody(std::string bytes, const std::string& contentType,
+                             const BodyLimits& limits = {});
 
 /// "a=1&b=x%20y" -> {"a": "1", "b": "x y"} (a repeated name keeps the last).
-plexus::Json parseQueryParameters(const std::string& query);
+/// More than limits.maxFormFields parameters: PayloadError(413).
+plexus::Json parseQueryParameters(const std::string& query, const BodyLimits& limits = {});
 
 }  // namespace plexus::core

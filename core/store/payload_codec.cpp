@@ -13,6 +13,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <vector>
+
+#include <plexus/json_parse.hpp>
 
 #include "store/store.hpp"
 #include "util/ids.hpp"
@@ -341,54 +344,153 @@ namespace {
 
 bool startsWithDollar(const std::string& key) { return !key.empty() && key.front() == '$'; }
 
+StoreError tooDeep() {
+  return StoreError("the value is nested deeper than " + std::to_string(kMaxPayloadDepth) +
+                    " levels of arrays and objects, which the store does not keep (it could not be read "
+                    "back safely); build a flatter value");
+}
+
 /// True when `value` holds a binary leaf or a key that needs escaping, i.e.
-/// when its plain JSON text would not round-trip.
-bool needsRewrite(const plexus::Json& value) {
-  if (value.is_binary()) return true;
-  if (value.is_object()) {
-    for (const auto& [key, member] : value.get_ref<const plexus::Json::object_t&>()) {
-      if (startsWithDollar(key) || needsRewrite(member)) return true;
+/// when its plain JSON text would not round-trip. Iterative, and throws
+/// StoreError past kMaxPayloadDepth, so everything after it (dump()
+/// recurses once per level) is safe.
+bool needsRewrite(const plexus::Json& root) {
+  struct Pending {
+    const plexus::Json* value;
+    std::size_t depth;
+  };
+  bool rewrite = false;
+  std::vector<Pending> pending{{&root, 0}};
+  while (!pending.empty()) {
+    Pending next = pending.back();
+    pending.pop_back();
+    const plexus::Json& value = *next.value;
+    if (value.is_binary()) {
+      // Its marker adds two levels ({"$binary": {...}}) to the stored text.
+      if (next.depth + 2 > kMaxPayloadDepth) throw tooDeep();
+      rewrite = true;
     }
-  } else if (value.is_array()) {
-    for (const auto& element : value.get_ref<const plexus::Json::array_t&>()) {
-      if (needsRewrite(element)) return true;
+    if (!value.is_structured()) continue;
+    if (next.depth + 1 > kMaxPayloadDepth) throw tooDeep();
+    if (value.is_object()) {
+      for (const auto& [key, member] : value.get_ref<const plexus::Json::object_t&>()) {
+        rewrite = rewrite || startsWithDollar(key);
+        pending.push_back({&member, next.depth + 1});
+      }
+    } else {
+      for (const auto& element : value.get_ref<const plexus::Json::array_t&>())
+        pending.push_back({&element, next.depth + 1});
     }
   }
-  return false;
+  return rewrite;
 }
 
-plexus::Json binaryMarker(const plexus::Binary& binary, const BlobDirectory& blobs) {
-  plexus::Json body = plexus::Json::object();
-  body["contentType"] = binary.contentType();
-  if (binary.size() < kInlineBinaryLimit) {
-    body["base64"] = base64Encode(binary.view());
-  } else {
-    body["size"] = static_cast<std::uint64_t>(binary.size());
-    body["file"] = blobs.store(binary.view());
-  }
-  plexus::Json marker = plexus::Json::object();
-  marker[kMarkerKey] = std::move(body);
-  return marker;
-}
+/// Writes a value's stored text straight into a string, with an explicit
+/// stack: no copy of the tree is made (a large payload is not held twice)
+/// and no recursion follows its depth. Scalars and strings go through
+/// nlohmann's serializer, so the text is what dump() writes.
+class PayloadWriter {
+ public:
+  explicit PayloadWriter(const BlobDirectory& blobs)
+      : blobs_(blobs),
+        serializer_(nlohmann::detail::output_adapter<char, std::string>(out_), ' ',
+                    plexus::Json::error_handler_t::replace) {}  // JSON text cannot carry invalid UTF-8.
 
-plexus::Json encodeTree(const plexus::Json& value, const BlobDirectory& blobs) {
-  if (value.is_binary()) return binaryMarker(plexus::asBinary(value), blobs);
-  if (value.is_object()) {
-    plexus::Json out = plexus::Json::object();
-    for (const auto& [key, member] : value.get_ref<const plexus::Json::object_t&>()) {
-      out[startsWithDollar(key) ? "$" + key : key] = encodeTree(member, blobs);
+  std::string write(const plexus::Json& root) {
+    open(root);
+    while (!stack_.empty()) {
+      Frame& frame = stack_.back();
+      const plexus::Json* next = nullptr;
+      if (frame.value->is_object()) {
+        const auto& members = frame.value->get_ref<const plexus::Json::object_t&>();
+        if (frame.member == members.end()) {
+          out_ += '}';
+          stack_.pop_back();
+          continue;
+        }
+        if (frame.member != members.begin()) out_ += ',';
+        writeKey(frame.member->first);
+        next = &frame.member->second;
+        ++frame.member;
+      } else {
+        const auto& elements = frame.value->get_ref<const plexus::Json::array_t&>();
+        if (frame.index == elements.size()) {
+          out_ += ']';
+          stack_.pop_back();
+          continue;
+        }
+        if (frame.index != 0) out_ += ',';
+        next = &elements[frame.index++];
+      }
+      open(*next);  // may push: `frame` is not used after this
     }
-    return out;
+    return std::move(out_);
   }
-  if (value.is_array()) {
-    plexus::Json out = plexus::Json::array();
-    for (const auto& element : value.get_ref<const plexus::Json::array_t&>()) {
-      out.push_back(encodeTree(element, blobs));
+
+ private:
+  struct Frame {
+    const plexus::Json* value;
+    std::size_t index = 0;                               // arrays
+    plexus::Json::object_t::const_iterator member = {};  // objects
+  };
+
+  /// Writes a scalar or a binary marker, or opens a container.
+  void open(const plexus::Json& value) {
+    if (value.is_binary()) {
+      if (stack_.size() + 2 > kMaxPayloadDepth) throw tooDeep();  // the marker's two levels
+      return writeMarker(plexus::asBinary(value));
     }
-    return out;
+    if (!value.is_structured()) return serializer_.dump(value, false, false, 0);
+    if (stack_.size() + 1 > kMaxPayloadDepth) throw tooDeep();
+    Frame frame{&value};
+    if (value.is_object()) {
+      frame.member = value.get_ref<const plexus::Json::object_t&>().begin();
+      out_ += '{';
+    } else {
+      out_ += '[';
+    }
+    stack_.push_back(frame);
   }
-  return value;
-}
+
+  void writeKey(const std::string& key) {
+    // Plain keys (printable ASCII without '"' or '\') are written as they
+    // are; the rest are escaped by nlohmann.
+    bool plain = true;
+    for (char c : key) plain = plain && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    if (plain) {
+      out_ += '"';
+      if (startsWithDollar(key)) out_ += '$';
+      out_ += key;
+      out_ += '"';
+    } else {
+      writeString(startsWithDollar(key) ? "$" + key : key);
+    }
+    out_ += ':';
+  }
+
+  void writeString(const std::string& text) { serializer_.dump(plexus::Json(text), false, false, 0); }
+
+  void writeMarker(const plexus::Binary& binary) {
+    out_ += "{\"";
+    out_ += kMarkerKey;
+    out_ += "\":{\"contentType\":";
+    writeString(binary.contentType());
+    if (binary.size() < kInlineBinaryLimit) {
+      out_ += ",\"base64\":\"";
+      out_ += base64Encode(binary.view());
+      out_ += '"';
+    } else {
+      out_ += ",\"size\":" + std::to_string(binary.size()) + ",\"file\":";
+      writeString(blobs_.store(binary.view()));
+    }
+    out_ += "}}";
+  }
+
+  const BlobDirectory& blobs_;
+  std::string out_;
+  nlohmann::detail::serializer<plexus::Json> serializer_;
+  std::vector<Frame> stack_;
+};
 
 const std::string& markerText(const plexus::Json& body, const char* field) {
   auto found = body.find(field);
@@ -411,44 +513,55 @@ plexus::Json binaryFromMarker(const plexus::Json& body, const BlobDirectory& blo
   return plexus::Json::binary(blobs.load(markerText(body, "file"), size->get<std::size_t>(), contentType));
 }
 
-void decodeTree(plexus::Json& value, const BlobDirectory& blobs) {
-  if (value.is_array()) {
-    for (auto& element : value.get_ref<plexus::Json::array_t&>()) decodeTree(element, blobs);
-    return;
+/// Turns markers back into binaries and strips the escaping '$' from keys,
+/// in place, with an explicit stack (the parse already bounded the depth).
+void decodeTree(plexus::Json& root, const BlobDirectory& blobs) {
+  std::vector<plexus::Json*> pending{&root};
+  while (!pending.empty()) {
+    plexus::Json& value = *pending.back();
+    pending.pop_back();
+    if (value.is_array()) {
+      for (auto& element : value.get_ref<plexus::Json::array_t&>()) pending.push_back(&element);
+      continue;
+    }
+    if (!value.is_object()) continue;
+    auto& members = value.get_ref<plexus::Json::object_t&>();
+    if (members.size() == 1 && members.begin()->first == kMarkerKey) {
+      value = binaryFromMarker(members.begin()->second, blobs);
+      continue;
+    }
+    bool escaped = false;
+    for (const auto& member : members) escaped = escaped || startsWithDollar(member.first);
+    if (escaped) {
+      // Rebuilt before its members are visited, so the pointers pushed below stay valid.
+      plexus::Json::object_t unescaped;
+      for (auto& [key, member] : members)
+        unescaped.emplace(startsWithDollar(key) ? key.substr(1) : key, std::move(member));
+      members = std::move(unescaped);
+    }
+    for (auto& member : members) pending.push_back(&member.second);
   }
-  if (!value.is_object()) return;
-  auto& members = value.get_ref<plexus::Json::object_t&>();
-  if (members.size() == 1 && members.begin()->first == kMarkerKey) {
-    value = binaryFromMarker(members.begin()->second, blobs);
-    return;
-  }
-  bool escaped = false;
-  for (auto& [key, member] : members) {
-    escaped = escaped || startsWithDollar(key);
-    decodeTree(member, blobs);
-  }
-  if (!escaped) return;
-  plexus::Json::object_t unescaped;
-  for (auto& [key, member] : members) {
-    unescaped.emplace(startsWithDollar(key) ? key.substr(1) : key, std::move(member));
-  }
-  members = std::move(unescaped);
 }
 
 }  // namespace
 
 std::string encodePayload(const plexus::Json& value, const BlobDirectory& blobs) {
-  // Lossy only for invalid UTF-8, which JSON text cannot carry.
-  constexpr auto kInvalidUtf8 = plexus::Json::error_handler_t::replace;
-  if (!needsRewrite(value)) return value.dump(-1, ' ', false, kInvalidUtf8);
-  return encodeTree(value, blobs).dump(-1, ' ', false, kInvalidUtf8);
+  // needsRewrite bounds the depth, so dump()'s recursion is safe. Lossy
+  // only for invalid UTF-8, which JSON text cannot carry.
+  if (!needsRewrite(value)) return value.dump(-1, ' ', false, plexus::Json::error_handler_t::replace);
+  return PayloadWriter(blobs).write(value);
 }
 
 plexus::Json decodePayload(const std::string& text, const BlobDirectory& blobs) {
   plexus::Json value;
+  plexus::JsonLimits limits;
+  limits.maxDepth = kMaxPayloadDepth;
+  limits.depthSetting = "the store's limit (kMaxPayloadDepth); the payload is corrupt or was not written by Plexus";
   try {
-    value = plexus::Json::parse(text);
-  } catch (const plexus::Json::parse_error& error) {
+    value = plexus::parseJson(text, limits);
+  } catch (const plexus::JsonLimitError& error) {
+    throw StoreError(std::string("a stored payload is refused: ") + error.what());
+  } catch (const plexus::JsonParseError& error) {
     throw StoreError(std::string("a stored payload is not valid JSON: ") + error.what());
   }
   // Markers and escaped keys all start with "$; most payloads have neither.

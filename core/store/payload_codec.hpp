@@ -37,6 +37,15 @@ namespace plexus::core {
 /// Binaries smaller than this are stored inline (base64) in the database.
 constexpr std::size_t kInlineBinaryLimit = 64 * 1024;
 
+/// Payloads nested deeper than this many levels of arrays and objects are
+/// refused, when encoded and when decoded (a corrupt row). It is above the
+/// deepest request body the server accepts (--max-json-depth, at most 8192,
+/// plus the trigger results' own levels), and low enough that the recursive
+/// code that later copies, compares or prints a value (nlohmann's copy
+/// constructor, operator==, dump()) stays far from a thread's stack end:
+/// about 100-200 bytes per level of an 8 MiB stack.
+constexpr std::size_t kMaxPayloadDepth = 10000;
+
 class BlobWriter;
 class Sha256;  // incremental hash, defined in payload_codec.cpp
 
@@ -128,12 +137,15 @@ class BlobWriter {
 };
 
 /// The JSON text to store for `value`; large binaries are written to `blobs`.
-/// Throws StoreError when a blob cannot be written. Strings that are not
-/// valid UTF-8 are stored with U+FFFD in place of the bad bytes.
+/// Throws StoreError when a blob cannot be written or the value is nested
+/// deeper than kMaxPayloadDepth. Strings that are not valid UTF-8 are
+/// stored with U+FFFD in place of the bad bytes. Neither recursive nor a
+/// copy of the value: memory is the text, plus a frame per open level.
 std::string encodePayload(const plexus::Json& value, const BlobDirectory& blobs);
 
 /// The value `encodePayload` was given, with the same binaries (bytes and
-/// content type). Throws StoreError on malformed text or a missing blob.
+/// content type). Throws StoreError on malformed text, text nested deeper
+/// than kMaxPayloadDepth, or a missing blob; never recursive over the depth.
 plexus::Json decodePayload(const std::string& text, const BlobDirectory& blobs);
 
 /// Lower-case hex sha256 of `bytes`.

@@ -1,9 +1,11 @@
 // The json component: pass a value through, select a part of it, parse text
 // into JSON and turn JSON back into text.
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
+#include <plexus/json_parse.hpp>
 #include <plexus/sdk.hpp>
 #include <plexus_builtin/binary_leaf.hpp>
 
@@ -31,12 +33,25 @@ std::string withoutExceptionTag(const std::string& message) {
   return end == std::string::npos ? message : message.substr(end + 2);
 }
 
+/// The server's defaults for request bodies (docs/limits.md): the same text
+/// posted as application/json or parsed here meets the same limits.
+constexpr std::size_t kMemoryFactor = 12;
+constexpr std::size_t kMemoryFloor = 1024 * 1024;
+
 plexus::Result parseText(const Inputs& inputs, plexus::Context&) {
+  const std::string& text = inputs.string("text");
+  plexus::JsonLimits limits;
+  limits.maxMemoryBytes = std::max(kMemoryFloor, kMemoryFactor * text.size());
+  limits.depthSetting = "json.parse's limit (the SDK's plexus::kDefaultMaxJsonDepth)";
+  limits.memorySetting = "json.parse's limit of " + std::to_string(kMemoryFactor) + " times the text's " +
+                         std::to_string(text.size()) + " bytes";
   try {
-    return Json::parse(inputs.string("text"));
-  } catch (const Json::parse_error& e) {
+    return plexus::parseJson(text, limits);
+  } catch (const plexus::JsonLimitError& e) {
+    throw std::invalid_argument("input 'text' is refused: " + std::string(e.what()));
+  } catch (const plexus::JsonParseError& e) {
     // e.g. "parse error at line 2, column 7: syntax error while parsing ..."
-    throw std::invalid_argument("input 'text' is not valid JSON: " + withoutExceptionTag(e.what()));
+    throw std::invalid_argument("input 'text' is not valid JSON: " + std::string(e.what()));
   }
 }
 

@@ -167,3 +167,22 @@ TEST_CASE("json.stringify refuses strings that are not UTF-8", "[json][stringify
   CHECK_THROWS_WITH(harness.invoke("json", "stringify", {{"value", std::string("\xff\xfe")}}, context),
                     Catch::StartsWith("input 'value' cannot be written as JSON: invalid UTF-8 byte"));
 }
+
+TEST_CASE("json.parse refuses text nested deeper than 512 levels, even 100,000, as a failed step", "[json][parse][limits]") {
+  Harness harness;
+  FakeContext context;
+  CHECK(invoke("parse", {{"text", std::string(512, '[') + std::string(512, ']')}}).is_array());
+  for (std::size_t depth : {513, 100000}) {
+    CHECK_THROWS_WITH(harness.invoke("json", "parse", {{"text", std::string(depth, '[') + std::string(depth, ']')}}, context),
+                      "input 'text' is refused: JSON nested deeper than 512 levels of arrays and objects (at byte 512); "
+                      "flatten the data, or raise json.parse's limit (the SDK's plexus::kDefaultMaxJsonDepth)");
+  }
+}
+
+TEST_CASE("json.parse reports a number that overflows a double as invalid JSON", "[json][parse][errors]") {
+  Harness harness;
+  FakeContext context;
+  CHECK_THROWS_WITH(harness.invoke("json", "parse", {{"text", R"({"n": 1e400})"}}, context),
+                    "input 'text' is not valid JSON: number at byte 11 overflows a 64-bit float: '1e400' "
+                    "(send a smaller number, or send it as a string)");
+}

@@ -105,3 +105,57 @@ TEST_CASE("a multipart body without its closing boundary is refused, naming the 
   CHECK_THROWS_MATCHES(parseWebhookBody(body, "multipart/form-data; boundary=b"), PayloadError,
                        Catch::Matchers::Message("malformed multipart/form-data body: part 1 is not closed by the boundary"));
 }
+
+TEST_CASE("body limits come from the settings and bound depth, memory and fields", "[server][payload][limits]") {
+  ServerSettings settings = resolveSettings(
+      {{"max-json-depth", "8"}, {"json-memory-factor", "3"}, {"max-form-fields", "2"}}, "");
+  BodyLimits limits = BodyLimits::from(settings);
+  CHECK(limits.maxJsonDepth == 8);
+  CHECK(parseWebhookBody("[[[[[[[[1]]]]]]]]", "application/json", limits).data.is_array());
+  auto statusOf = [&](const std::string& body, const std::string& type) {
+    try {
+      parseWebhookBody(body, type, limits);
+    } catch (const PayloadError& error) {
+      return error.status();
+    }
+    return 200;
+  };
+  CHECK(statusOf("[[[[[[[[[1]]]]]]]]]", "application/json") == 400);
+  limits.jsonMemoryFloor = 0;  // so that a small body meets the factor
+  CHECK(statusOf("[1,2,3,4,5,6,7,8]", "application/json") == 413);
+  CHECK(statusOf("a=1&b=2", "application/x-www-form-urlencoded") == 200);
+  CHECK(statusOf("a=1&b=2&c=3", "application/x-www-form-urlencoded") == 413);
+  std::string part = "--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n";
+  CHECK(statusOf(part + part + "--B--\r\n", "multipart/form-data; boundary=B") == 200);
+  CHECK(statusOf(part + part + part + "--B--\r\n", "multipart/form-data; boundary=B") == 413);
+  CHECK_THROWS_WITH(resolveSettings({{"max-json-depth", "0"}}, ""),
+                    "max-json-depth (from --max-json-depth) must be a whole number from 1 to 8192, got '0'");
+}
+
+TEST_CASE("a deferred JSON body is checked at intake, kept as bytes, and parsed when resolved", "[server][payload][limits]") {
+  BodyLimits limits;
+  limits.deferJson = true;
+  WebhookBody body = parseWebhookBody(R"({"a":[1,2]})", "application/json", limits);
+  REQUIRE(body.data.is_binary());
+  CHECK(plexus::asBinary(body.data).contentType() == kDeferredJsonType);
+  CHECK(plexus::asBinary(body.data).view().data() == body.raw.view().data());  // no copy
+  Json results = {{"body", {{"data", body.data}, {"contentType", "application/json"}}}};
+  CHECK(deferredJsonSize(results) == 11);
+  resolveDeferredJson(results, limits);
+  CHECK(results["body"]["data"] == Json{{"a", {1, 2}}});
+  CHECK(deferredJsonSize(results) == 0);
+  resolveDeferredJson(results, limits);  // nothing left to do
+  CHECK(results["body"]["data"] == Json{{"a", {1, 2}}});
+
+  auto statusOf = [&](const std::string& text) {
+    try {
+      parseWebhookBody(text, "application/json", limits);
+    } catch (const PayloadError& error) {
+      return error.status();
+    }
+    return 200;
+  };
+  CHECK(statusOf(std::string(513, '[') + std::string(513, ']')) == 400);
+  CHECK(statusOf(R"({"a":)") == 400);
+  CHECK(statusOf("[1e400]") == 400);
+}

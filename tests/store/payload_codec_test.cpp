@@ -179,3 +179,60 @@ TEST_CASE("binaries in trigger results and step results survive the store, small
   REQUIRE(stop->status.body);
   CHECK(plexus::asBinary(*stop->status.body) == plexus::Binary(small, "image/gif"));
 }
+
+namespace {
+
+/// [[[...]]] `depth` levels deep, built without recursion; `leaf` innermost.
+plexus::Json nestedArrays(std::size_t depth, plexus::Json leaf = 1) {
+  plexus::Json value = std::move(leaf);
+  for (std::size_t i = 0; i < depth; ++i) {
+    plexus::Json outer = plexus::Json::array();
+    outer.push_back(std::move(value));
+    value = std::move(outer);
+  }
+  return value;
+}
+
+}  // namespace
+
+TEST_CASE("a value nested 100,000 levels deep is refused with a clear error, not a crash", "[store][codec][limits]") {
+  TempDir temp;
+  BlobDirectory blobs(temp.str(), false);
+  const std::string expected = "nested deeper than " + std::to_string(kMaxPayloadDepth) + " levels";
+  // Plain JSON, and with a binary leaf (the rewriting writer), and with an escaped key.
+  CHECK_THROWS_WITH(encodePayload(nestedArrays(100000), blobs), Catch::Contains(expected));
+  CHECK_THROWS_WITH(encodePayload(nestedArrays(100000, plexus::makeBinary("b", "a/b")), blobs),
+                    Catch::Contains(expected));
+  CHECK_THROWS_AS(encodePayload(plexus::Json{{"$k", nestedArrays(100000)}}, blobs), StoreError);
+}
+
+TEST_CASE("values up to the depth limit round-trip, binaries and escaped keys included", "[store][codec][limits]") {
+  TempDir temp;
+  BlobDirectory blobs(temp.str(), false);
+  plexus::Json plain = nestedArrays(kMaxPayloadDepth - 1);
+  CHECK(decodePayload(encodePayload(plain, blobs), blobs) == plain);
+  plexus::Json rich = plexus::Json{{"$key", nestedArrays(kMaxPayloadDepth - 3, plexus::makeBinary("deep", "x/y"))},
+                                   {"tab\tkey", "v"},
+                                   {"caf\xC3\xA9", 1}};
+  std::string text = encodePayload(rich, blobs);
+  CHECK(decodePayload(text, blobs) == rich);
+  CHECK_THROWS_AS(encodePayload(nestedArrays(kMaxPayloadDepth + 1), blobs), StoreError);
+}
+
+TEST_CASE("a stored payload nested too deep is refused when read, not a crash", "[store][codec][limits]") {
+  TempDir temp;
+  BlobDirectory blobs(temp.str(), false);
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_THROWS_WITH(decodePayload(deep, blobs), Catch::StartsWith("a stored payload is refused: JSON nested deeper than"));
+  CHECK_THROWS_WITH(decodePayload("{\"$a\": 1e400}", blobs), Catch::Contains("not valid JSON") && Catch::Contains("1e400"));
+}
+
+TEST_CASE("the rewriting writer writes the text dump() writes, markers aside", "[store][codec]") {
+  TempDir temp;
+  BlobDirectory blobs(temp.str(), false);
+  plexus::Json value = {{"$a", {1, 2.5, "x\"y\\z\n", nullptr, false}}, {"b", plexus::Json::object()},
+                        {"c", plexus::Json::array()}, {"\x01", "ctl"}};
+  CHECK(encodePayload(value, blobs) == R"({"\u0001":"ctl","$$a":[1,2.5,"x\"y\\z\n",null,false],"b":{},"c":[]})");
+  CHECK(encodePayload(plexus::makeBinary("ab", "x/y"), blobs) ==
+        R"({"$binary":{"contentType":"x/y","base64":"YWI="}})");
+}
