@@ -47,6 +47,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  /// The child's process id (for /proc/PID: threads, descriptors).
+  int pid() const { return static_cast<int>(handle_->id()); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   /// Everything the server printed so far.
   std::string output() const;
