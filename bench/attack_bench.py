@@ -170,6 +170,8 @@ def main():
     parser.add_argument("--slowloris", type=int, default=2000)
     parser.add_argument("--silent", type=int, default=1100)
     parser.add_argument("--idle", type=int, default=5000)
+    parser.add_argument("--pause", type=float, default=3,
+                        help="seconds between attacks, for the server to drop what the last one left")
     args = parser.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -184,6 +186,7 @@ def main():
                ("idle keep-alive", args.idle)]
     rows = []
     for kind, count in attacks:
+        print(f"measuring under attack: {kind} ...", file=sys.stderr)
         attacker = None
         if count:
             attacker = Attacker(kind, count, server.hostname, server.port or 80, args.attacker_address)
@@ -203,8 +206,7 @@ def main():
             attacker.join()
         rows.append((kind, held, len(latencies), failures, statistics.median(latencies) * 1000,
                      percentile(latencies, 0.99) * 1000, max(latencies) * 1000, threads))
-        print(f"  {kind}: done", file=sys.stderr)
-        time.sleep(3)  # Let the server close what the attacker left.
+        time.sleep(args.pause)
 
     header = ("attack", "held", "calls", "failed", "p50 ms", "p99 ms", "max ms", "threads")
     print("%-16s %11s %6s %6s %9s %9s %9s %8s" % header)
