@@ -385,6 +385,7 @@ TEST_CASE("request smuggling: bytes inside a body are never executed as a reques
     std::string name;
     std::string bytes;
     bool mustRefuse;  ///< RFC 9112 requires a 400 here; otherwise one correct handling passes too.
+    std::set<int> refusals = {400};
   };
   std::string clte = "0\r\n\r\n" + smuggled;
   std::string tecl = hex(smuggled.size()) + "\r\n" + smuggled + "\r\n0\r\n\r\n";
@@ -405,8 +406,10 @@ TEST_CASE("request smuggling: bytes inside a body are never executed as a reques
       {"Transfer-Encoding value folded (obs-fold)",
        webhookHead(c.target, "Content-Length: " + std::to_string(clte.size()) + "\r\nTransfer-Encoding:\r\n chunked\r\n") + clte,
        true},
+      // Chunked applied twice (RFC 9112 §7: "MUST NOT"): malformed (400), or a
+      // coding the server does not implement (501); either way refused.
       {"Transfer-Encoding: chunked, chunked",
-       webhookHead(c.target, "Transfer-Encoding: chunked, chunked\r\n") + "0\r\n\r\n" + smuggled, true},
+       webhookHead(c.target, "Transfer-Encoding: chunked, chunked\r\n") + "0\r\n\r\n" + smuggled, true, {400, 501}},
       {"Transfer-Encoding: chunked twice as two header lines",
        webhookHead(c.target, "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n" + smuggled, true},
       {"Transfer-Encoding: xchunked with Content-Length",
@@ -452,12 +455,23 @@ TEST_CASE("request smuggling: bytes inside a body are never executed as a reques
       REQUIRE(exchange.replies.size() >= 1);
       CHECK(exchange.replies.size() == 1);
       const RawReply& reply = exchange.replies.front();
-      if (variant.mustRefuse) CHECK(reply.status == 400);
+      INFO("status " << reply.status);
+      if (variant.mustRefuse) CHECK(variant.refusals.count(reply.status) == 1);
       if (reply.status >= 400) {
         checkJsonError(reply);
-        CHECK((exchange.closedByServer || connection.closedWithin(kCloseSeconds)));
         CHECK(c.executionCount() == before);
-      } else {
+      }
+      if (!exchange.closedByServer) {
+        // Kept open: then the body was read to its end, and the connection
+        // serves exactly the next request, with nothing left over from this one.
+        connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        RawExchange next = connection.readUntilQuiet(kQuietSeconds);
+        INFO("follow-up GET /healthz on the same connection: " << describe(next));
+        REQUIRE(next.replies.size() >= 1);
+        CHECK(next.replies.size() == 1);
+        CHECK(next.replies[0].status == 200);
+      }
+      if (reply.status < 400) {
         CHECK(c.executionCount() <= before + 1);
       }
       CHECK(c.smuggledCount() == 0);
