@@ -41,11 +41,16 @@ int threadCount(int pid) {
   return count;
 }
 
-void raiseDescriptorLimit() {
+/// Both this process and the server child (which inherits the limit) hold
+/// one descriptor per attacking connection.
+void raiseDescriptorLimit(rlim_t needed) {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;  // The server child inherits it too.
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  INFO("RLIMIT_NOFILE hard limit " << limit.rlim_max << "; the attack needs " << needed
+                                   << " descriptors (raise it with `ulimit -Hn`)");
+  REQUIRE(limit.rlim_max >= needed);
+  limit.rlim_cur = limit.rlim_max;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
 }
 
 /// The attacker: non-blocking sockets from 127.0.0.2, driven by one thread
@@ -206,7 +211,7 @@ CallOutcome legitimateCall(int port, const std::string& path, double seconds) {
 
 TEST_CASE("slowloris, silent and idle keep-alive connections from one address do not lock out other callers",
           "[attack][server]") {
-  raiseDescriptorLimit();
+  raiseDescriptorLimit(kSlowloris + kSilent + kIdleKeepAlive + 256);
   ServerFolders folders;
   ServerProcess server(folders.integrations.path(), folders.data.path());
   std::string url = webhookUrl(server, "render-status");
