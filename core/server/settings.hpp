@@ -37,7 +37,6 @@ struct ServerSettings {
   int maxConnections = 10000;         ///< Open connections in all; at the cap the longest-idle one is closed.
   int maxConnectionsPerClient = 256;  ///< Open connections per client IP address; 0 = no limit.
   int ioThreads = 1;                  ///< Threads that own every socket (accept, read, write).
-  int httpThreads = 1024;        ///< Connections served at once (a sync caller parks one, asleep).
   // Limits on what a request body may become once parsed (docs/limits.md).
   std::size_t maxJsonDepth = 512;      ///< Nesting of a JSON body; deeper is a 400.
   std::size_t jsonMemoryFactor = 12;   ///< A parsed JSON body may take this many times its bytes; more is a 413.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -50,8 +51,17 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-std::string plexusBinary() { return PLEXUS_BINARY; }
-std::string pluginsDir() { return PLEXUS_PLUGINS_DIR; }
+namespace {
+/// The build's own, unless the environment names another build: the
+/// black-box tests can then judge another implementation of the contract.
+std::string fromEnvironmentOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+}  // namespace
+
+std::string plexusBinary() { return fromEnvironmentOr("PLEXUS_TEST_BINARY", PLEXUS_BINARY); }
+std::string pluginsDir() { return fromEnvironmentOr("PLEXUS_TEST_PLUGINS", PLEXUS_PLUGINS_DIR); }
 std::string sourceDir() { return PLEXUS_SOURCE_DIR; }
 
 ServerProcess::ServerProcess(const std::string& integrationsDir, const std::string& dataDir,

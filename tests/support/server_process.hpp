@@ -30,7 +30,9 @@ void writeFile(const std::string& path, const std::string& text);
 /// Reads a whole file.
 std::string readFile(const std::string& path);
 
-/// `build/bin/plexus`, `build/plugins` and the source tree, from compile definitions.
+/// `build/bin/plexus`, `build/plugins` and the source tree, from compile
+/// definitions; PLEXUS_TEST_BINARY and PLEXUS_TEST_PLUGINS override the
+/// first two (to run the end-to-end tests against another build).
 std::string plexusBinary();
 std::string pluginsDir();
 std::string sourceDir();
