@@ -183,7 +183,7 @@ void Engine::retryParked(Parked parked) {
 }
 
 void Engine::runJob(Job job) {
-  ExecutionRunner runner(store_, catalog_, gNeverCancelled);
+  ExecutionRunner runner(store_, catalog_, gNeverCancelled, options_.prepare);
   auto outcome = std::make_shared<ExecutionOutcome>();
   const std::string executionId = job.request.executionId;
   try {

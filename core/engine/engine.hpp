@@ -57,6 +57,11 @@ class Engine {
     /// read back when a worker gets to it: a burst costs a few dozen bytes
     /// per waiting execution, not its whole payload.
     std::size_t maxQueued = 4096;
+    /// Called on the worker before an execution's first step: may change
+    /// its request (a deferred JSON body is parsed here, at most `workers`
+    /// at a time); what it returns is held until the execution ends. A throw
+    /// fails the execution with the exception's message.
+    std::function<std::shared_ptr<void>(ExecutionRequest&)> prepare;
   };
   using Completion = std::function<void(const ExecutionOutcome&)>;
 

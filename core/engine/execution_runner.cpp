@@ -71,6 +71,18 @@ ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, const std::strin
   if (!recoveryNote.empty())
     store_.appendLog(request.executionId, LogRecord{startedAt, plexus::LogLevel::Warn, "", recoveryNote});
 
+  std::shared_ptr<void> prepared;  // held until the execution ends
+  if (prepare_) {
+    try {
+      prepared = prepare_(request);
+    } catch (const std::exception& error) {
+      store_.appendLog(request.executionId, LogRecord{nowMs(), plexus::LogLevel::Error, "", error.what()});
+      outcome.status = ExecutionStatus::Failed;
+      outcome.error = error.what();
+      outcome.endedAt = nowMs();
+      return outcome;
+    }
+  }
   plexus::Json configVars = effectiveConfigVars(integration, request.instance);
   std::vector<std::string> secrets = secretValues(integration, configVars);
   plexus::Json scope = initialScope(request, configVars, startedAt);

@@ -11,8 +11,9 @@ namespace plexus::core {
 /// runs; one per worker is fine.
 class ExecutionRunner {
  public:
-  ExecutionRunner(Store& store, const ComponentCatalog& catalog, const std::atomic<bool>& cancelled)
-      : store_(store), catalog_(catalog), cancelled_(cancelled) {}
+  ExecutionRunner(Store& store, const ComponentCatalog& catalog, const std::atomic<bool>& cancelled,
+                  std::function<std::shared_ptr<void>(ExecutionRequest&)> prepare = nullptr)
+      : store_(store), catalog_(catalog), cancelled_(cancelled), prepare_(std::move(prepare)) {}
 
   /// Marks the execution running and runs each step, recording each (the
   /// request's trigger results move into the steps' scope). The
@@ -26,6 +27,7 @@ class ExecutionRunner {
   Store& store_;
   const ComponentCatalog& catalog_;
   const std::atomic<bool>& cancelled_;
+  std::function<std::shared_ptr<void>(ExecutionRequest&)> prepare_;
 };
 
 }  // namespace plexus::core

@@ -12,6 +12,7 @@
 #include "store/data_folder.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/ids.hpp"
+#include "server/webhook_payload.hpp"
 
 namespace plexus::core {
 
@@ -26,8 +27,20 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   runtime->openStore();
   std::filesystem::create_directories(runtime->spoolDirectory());
   runtime->loadComponentsAndIntegrations();
+  Engine::Options options;
+  options.workers = settings.workers;
+  // A deferred JSON body is parsed when its execution starts, within the
+  // process's parse budget (docs/limits.md).
+  options.prepare = [raw = runtime.get()](ExecutionRequest& request) -> std::shared_ptr<void> {
+    BodyLimits limits = BodyLimits::from(raw->settings_);
+    std::size_t bytes = deferredJsonSize(request.triggerResults);
+    if (bytes == 0) return nullptr;
+    auto lease = std::make_shared<MemoryBudget::Lease>(raw->parseBudget_.acquire(bytes * limits.jsonMemoryFactor));
+    resolveDeferredJson(request.triggerResults, limits);
+    return lease;
+  };
   runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
-                                              runtime->integrations_, Engine::Options{settings.workers});
+                                              runtime->integrations_, options);
   runtime->scheduler_ = std::make_unique<Scheduler>(
       *runtime->store_,
       FireBatchHandler([raw = runtime.get()](const std::vector<DueTime>& fires) { return raw->onSchedulesDue(fires); }));

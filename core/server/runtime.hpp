@@ -17,6 +17,7 @@
 #include "schedule/scheduler.hpp"
 #include "server/settings.hpp"
 #include "store/store.hpp"
+#include "util/memory.hpp"
 
 namespace plexus::core {
 
@@ -114,6 +115,7 @@ class Runtime {
 
   ServerSettings settings_;
   std::atomic<bool> loaded_{false};  // set once everything started, cleared by stop()
+  MemoryBudget parseBudget_{settings_.maxParseMemory};
   std::string publicUrl_;
   std::vector<std::string> loadErrors_;
   std::unique_ptr<Store> store_;

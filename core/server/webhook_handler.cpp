@@ -50,7 +50,9 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
   try {
     std::optional<bool> syncHeader = synchronousHeader(request);
     std::string contentType = request.headers.get("Content-Type");
-    WebhookBody body = parseWebhookBody(request.body, contentType);
+    BodyLimits bodyLimits = BodyLimits::from(runtime_.settings());
+    bodyLimits.deferJson = true;  // parsed when the execution runs, within the parse budget
+    WebhookBody body = parseWebhookBody(request.body, contentType, bodyLimits);
     Poco::URI uri(request.target);
     std::string webhookUrl = runtime_.webhookUrl(*instance);
 
