@@ -1,5 +1,7 @@
 #include "engine/execution_runner.hpp"
 
+#include <plexus/json_parse.hpp>
+
 #include "engine/config_values.hpp"
 #include "engine/step_invoker.hpp"
 #include "integration/template.hpp"
@@ -8,6 +10,9 @@
 namespace plexus::core {
 
 namespace {
+/// The deepest step result kept: above the largest --max-json-depth (8192),
+/// below the store's own bound, so any value a body or json.parse produced fits.
+constexpr std::size_t kMaxResultDepth = 9000;
 
 /// The Context an action sees: logs go to the store, redacted.
 class StepContext : public plexus::Context {
@@ -123,6 +128,11 @@ ExecutionOutcome ExecutionRunner::run(ExecutionRequest request, const std::strin
                           std::to_string(stored.status.statusCode) + " is not between 100 and 599");
         scope["steps"][step.name]["results"] = statusAsJson(stored.status);
       } else {
+        // A component may build a value deeper than any parser would accept;
+        // copying, storing or serving it would recurse once per level.
+        if (plexus::jsonDepth(result.data(), kMaxResultDepth) > kMaxResultDepth)
+          throw StepError("step '" + step.name + "': the result is nested deeper than " +
+                          std::to_string(kMaxResultDepth) + " levels; return a flatter value");
         stored.data = result.data();
         scope["steps"][step.name]["results"] = stored.data;
       }

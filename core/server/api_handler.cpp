@@ -4,6 +4,8 @@
 #include <Poco/StringTokenizer.h>
 #include <Poco/URI.h>
 
+#include <plexus/json_parse.hpp>
+
 #include "server/http_reply.hpp"
 #include "server/webhook_payload.hpp"
 
@@ -31,9 +33,9 @@ plexus::Json optionalTime(const std::optional<TimePoint>& t) {
 plexus::Json readJsonBody(const HttpRequest& request) {
   std::string_view text = request.body.view();
   try {
-    return text.empty() ? plexus::Json::object() : plexus::Json::parse(text.begin(), text.end());
-  } catch (const plexus::Json::exception& error) {
-    // parse_error, and out_of_range for a number too large (1e400).
+    // Bounded like webhook bodies: an API body nested past 512 levels is refused, not recursed over.
+    return text.empty() ? plexus::Json::object() : plexus::parseJson(text);
+  } catch (const plexus::JsonParseError& error) {
     throw RequestError(400, std::string("the request body is not valid JSON: ") + error.what());
   }
 }

@@ -264,6 +264,14 @@ class Connection : public ConnectionTable::Member, public std::enable_shared_fro
     if (!codings.empty() && !(codings.size() == 1 && equalsIgnoringCase(trimmed(codings[0]), "chunked"))) {
       std::string joined;
       for (const auto& coding : codings) joined += (joined.empty() ? "" : ", ") + coding;
+      // RFC 9112 §6.3: chunked present but not the final coding leaves the
+      // body's length unknowable, which is a 400; any other coding is 501.
+      const std::string lowered = Poco::toLower(trimmed(joined));
+      const bool hasChunked = lowered.find("chunked") != std::string::npos;
+      const bool endsChunked = lowered.size() >= 7 && lowered.compare(lowered.size() - 7, 7, "chunked") == 0;
+      if (hasChunked && !endsChunked)
+        return refuse(400, "Transfer-Encoding '" + joined + "' does not end with chunked, so the body's length "
+                               "cannot be known: send 'Transfer-Encoding: chunked' alone, or Content-Length");
       return refuse(501, "Transfer-Encoding '" + joined +
                              "' is not supported: send the body as is with Content-Length, or with "
                              "'Transfer-Encoding: chunked' alone");

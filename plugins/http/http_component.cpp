@@ -125,8 +125,9 @@ Json typedBody(const HttpResponse& response, plexus::Context& context) {
   const std::string type = mediaType(response.contentType);
   if (isJsonType(type)) {
     try {
-      return Json::parse(response.body);
-    } catch (const Json::parse_error& e) {
+      // Bounded: a hostile upstream cannot send JSON nested deep enough to overflow the stack.
+      return plexus::parseJson(response.body);
+    } catch (const plexus::JsonParseError& e) {
       context.log(plexus::LogLevel::Warn,
                   "the response says " + type + " but its body is not valid JSON (" + withoutExceptionTag(e.what()) +
                       "); returning it as a string");
