@@ -64,7 +64,7 @@ for t in "${targets[@]}"; do
     done
     exit 1
   fi
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/$t.log" | tr '\n' ' '
-  echo "cov: $(grep -oE 'cov: [0-9]+' "$build/$t.log" | tail -1) corpus: $(ls "$corpus" | wc -l) new inputs"
+  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$build/$t.log" | grep -oE '[0-9]+$' || echo "?")
+  echo "fuzz.sh: $t clean: $runs inputs in $((SECONDS - start))s, $(ls "$corpus" | wc -l) in build-fuzz/corpus/$t"
 done
 echo "fuzz.sh: ${targets[*]}: no findings in ${seconds}s each"

@@ -30,7 +30,8 @@ bool isTextType(const std::string& mime) { return mime.rfind("text/", 0) == 0; }
 plexus::Json parseJson(std::string_view text, const std::string& what) {
   try {
     return plexus::Json::parse(text.begin(), text.end());
-  } catch (const plexus::Json::parse_error& error) {
+  } catch (const plexus::Json::exception& error) {
+    // parse_error, and out_of_range for a number past a double ("1e400").
     // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, ...".
     std::string message = error.what();
     auto pos = message.find("] ");

@@ -448,7 +448,8 @@ plexus::Json decodePayload(const std::string& text, const BlobDirectory& blobs) 
   plexus::Json value;
   try {
     value = plexus::Json::parse(text);
-  } catch (const plexus::Json::parse_error& error) {
+  } catch (const plexus::Json::exception& error) {
+    // parse_error, and out_of_range for a number past a double ("1e400").
     throw StoreError(std::string("a stored payload is not valid JSON: ") + error.what());
   }
   // Markers and escaped keys all start with "$; most payloads have neither.
