@@ -15,6 +15,7 @@ packages=(
   catch2                                # tests (v2)
   libhowardhinnant-date-dev tzdata      # IANA time zones for cron schedules
   curl                                  # tests replay the webhook docs' curl commands
+  clang libclang-rt-14-dev              # libFuzzer (clang's runtime) for scripts/fuzz.sh
   "$@"
 )
 
