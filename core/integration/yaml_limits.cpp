@@ -140,7 +140,15 @@ void checkYamlLimits(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
   ExpansionMeter meter;
+  // Debian's yaml-cpp 0.7.0 reports endless empty documents for some inputs
+  // (a lone ",": jbeder/yaml-cpp#1040), which would make LoadAll loop and
+  // grow forever. A file holds one integration; the loader reports a second
+  // document itself, so a third is where reading stops.
+  int documents = 0;
   while (parser.HandleNextDocument(meter)) {
+    if (++documents > 2)
+      throw YamlLimitError("the file holds more than two YAML documents; an integration file holds one",
+                           YAML::Mark{});
   }
 }
 

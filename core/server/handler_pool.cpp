@@ -30,7 +30,9 @@ void HandlerPool::submit(std::function<void()> task) {
       wake_.notify_one();
     } else if (static_cast<int>(threads_.size()) < std::min(kEagerThreads, maxThreads_)) {
       startThread();
-    } else if (tasks_.size() == 1) {
+    } else {
+      // Every time, not only for the first waiting task: the grower may be
+      // asleep on an empty queue it saw before the eager threads took theirs.
       growWake_.notify_one();
     }
     finished.swap(exited_);

@@ -128,3 +128,12 @@ TEST_CASE("Looking for a suggestion stays cheap for huge names and lists", "[loa
   CHECK(closestMatch("candidat", {"candidate", "other"}) == std::optional<std::string>("candidate"));
   CHECK(closestMatch("sync", {"synchronous"}) == std::optional<std::string>("synchronous"));
 }
+
+TEST_CASE("A file that yaml-cpp reads as endless documents is refused, not loaded forever", "[loader][limits]") {
+  // Found by the integration fuzzer: Debian's yaml-cpp 0.7.0 turns a lone
+  // "," into an endless stream of empty documents (jbeder/yaml-cpp#1040).
+  for (const std::string yaml : {",", ",\n"}) {
+    INFO(yaml);
+    CHECK(errorsOf(yaml).find("more than two YAML documents") != std::string::npos);
+  }
+}

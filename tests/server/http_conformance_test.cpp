@@ -217,7 +217,7 @@ TEST_CASE("Transfer-Encoding together with Content-Length is refused with 400 an
                 {400});
 }
 
-TEST_CASE("a request with neither Content-Length nor Transfer-Encoding has an empty body, answered at once",
+TEST_CASE("a request with neither Content-Length nor Transfer-Encoding has an empty body and is answered at once (black box)",
           "[conformance][http][framing]") {
   Conformance c;
   SECTION("a webhook POST: null body, and the connection serves the next request") {
