@@ -3,7 +3,7 @@
 // connections; from 127.0.0.1, a legitimate caller who must still get its
 // webhook answered. Afterwards the server must give its threads back.
 // Pass/fail is about being answered at all (a generous 5 s per request),
-// not about latency: bench/attack_bench.py measures p50/p99.
+// not about latency: bench/attack.py measures p50/p99.
 #include "server_fixture.hpp"
 
 #include <fcntl.h>
