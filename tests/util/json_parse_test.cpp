@@ -130,3 +130,16 @@ TEST_CASE("jsonDepth measures a built value without recursion", "[json_parse]") 
   CHECK(plexus::jsonDepth(deep) == 100000);
   CHECK(plexus::jsonDepth(deep, 512) == 513);
 }
+
+TEST_CASE("a parse error names the position but never echoes the input, which may hold a secret", "[json][limits]") {
+  for (const std::string text : {R"({"key": "sk_live_4242424242", oops})", R"(["sk_live_4242424242)", R"({"sk_live_4242424242": tru})"}) {
+    INFO(text);
+    try {
+      plexus::parseJson(text);
+      FAIL("parsed");
+    } catch (const plexus::JsonParseError& error) {
+      CHECK_THAT(error.what(), Catch::StartsWith("parse error at line 1, column"));
+      CHECK_THAT(error.what(), !Catch::Contains("4242") && !Catch::Contains("last read"));
+    }
+  }
+}

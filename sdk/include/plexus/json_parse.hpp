@@ -194,7 +194,15 @@ class LimitedSax {
                            position);
     std::string message = error.what();  // "[json.exception.parse_error.101] parse error at ..."
     std::size_t tag = message.rfind("[json.exception.", 0) == 0 ? message.find("] ") : std::string::npos;
-    throw JsonParseError(tag == std::string::npos ? message : message.substr(tag + 2), position);
+    if (tag != std::string::npos) message = message.substr(tag + 2);
+    // nlohmann quotes the input it last read ("; last read: '\"sk_live_42…'"):
+    // a parse error must not echo a caller's bytes, which may hold secrets.
+    const std::size_t quoted = message.find("; last read: '");
+    if (quoted != std::string::npos) {
+      const std::size_t expected = message.find("; expected ", quoted);
+      message.erase(quoted, expected == std::string::npos ? std::string::npos : expected - quoted);
+    }
+    throw JsonParseError(message, position);
   }
 
   Json& root() { return root_; }
