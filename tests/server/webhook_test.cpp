@@ -59,7 +59,7 @@ TEST_CASE("webhooks behave as the trigger documentation's curl commands show", "
   SECTION("a large binary body (spooled, mapped, stored as a blob file) arrives byte for byte") {
     TempDir scratch;
     std::string big;
-    for (int i = 0; big.size() < 3 * 1024 * 1024; ++i) big += std::to_string(i * 7919) + "\x01\xff";
+    for (std::int64_t i = 0; big.size() < 3 * 1024 * 1024; ++i) big += std::to_string(i * 7919) + "\x01\xff";
     writeFile(scratch.file("big.bin"), big);
     CurlResult reply = curl("--header 'Content-Type: application/pdf' --data-binary '@" + scratch.file("big.bin") +
                             "' --location '" + webhookUrl(server, "raw-echo") + "'");

@@ -209,6 +209,14 @@ TEST_CASE("a value nested 100,000 levels deep is refused with a clear error, not
 }
 
 TEST_CASE("values up to the depth limit round-trip, binaries and escaped keys included", "[store][codec][limits]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // nlohmann's dump() (used for plain subtrees) recurses once per level;
+  // ASan's red zones make each frame several times larger, so 10,000 levels
+  // overflow the main thread's 8 MiB stack only in that build. The normal
+  // build checks the round trip at the limit.
+  WARN("skipped under AddressSanitizer (stack frames too large for 10,000 recursive levels)");
+  return;
+#endif
   TempDir temp;
   BlobDirectory blobs(temp.str(), false);
   plexus::Json plain = nestedArrays(kMaxPayloadDepth - 1);
