@@ -10,6 +10,7 @@
 #include "raw_http.hpp"
 
 using namespace plexus::testing_support;
+using namespace plexus::testing_support::raw_http;
 
 namespace {
 

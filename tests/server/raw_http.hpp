@@ -18,7 +18,10 @@
 #include <string>
 #include <string_view>
 
-namespace plexus::testing_support {
+// A namespace of its own: tests/support/raw_connection.hpp has another
+// RawConnection, and two classes of one name in one program break the ODR
+// (ASan caught one's member function run on the other's object).
+namespace plexus::testing_support::raw_http {
 
 struct RawReply {
   int status = 0;
@@ -157,4 +160,4 @@ class RawConnection {
   std::string pending_;
 };
 
-}  // namespace plexus::testing_support
+}  // namespace plexus::testing_support::raw_http
