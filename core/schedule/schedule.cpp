@@ -64,12 +64,14 @@ IntervalUnit parseUnit(const plexus::Json& value) {
 
 std::int64_t parseEvery(const plexus::Json& value) {
   const std::string expected = "schedule 'every' must be a whole number of at least 1; got ";
+  // Invalid UTF-8 in a string would make dump() throw; replace it instead (found by the integration fuzzer).
+  auto shown = [&] { return value.dump(-1, ' ', false, plexus::Json::error_handler_t::replace); };
   if (!value.is_number_integer())
-    throw ScheduleError(expected + (value.is_number() || value.is_string() ? value.dump() : value.type_name()));
+    throw ScheduleError(expected + (value.is_number() || value.is_string() ? shown() : value.type_name()));
   if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max())
     return std::numeric_limits<std::int64_t>::max();  // Refused as too long by compile().
   const auto every = value.get<std::int64_t>();
-  if (every < 1) throw ScheduleError(expected + value.dump());
+  if (every < 1) throw ScheduleError(expected + shown());
   return every;
 }
 
