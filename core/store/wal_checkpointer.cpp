@@ -70,12 +70,16 @@ void WalCheckpointer::afterCommit(sqlite3* writer, int frames) {
   if (frames < lastFrames_) backfilled_.store(0);  // The WAL started over.
   lastFrames_ = frames;
   if (frames < options_.backgroundFrames) return;
+  if (frames >= options_.forceFrames) {
+    checkpointOnWriter(writer);
+    return;
+  }
   // A background checkpoint of the WAL before it started over may report
   // after the reset above: a count past the WAL's end is such a stale one.
   int backfilled = backfilled_.load();
   if (backfilled > frames) backfilled = 0;
-  if (frames - backfilled <= options_.finishFrames || frames >= options_.forceFrames) {
-    int copied = passiveCheckpoint(writer);
+  if (frames - backfilled <= options_.finishFrames) {
+    int copied = passiveCheckpoint(writer);  // busy only while the background runs: it finishes the job then
     if (copied >= 0) {
       backfilled_.store(copied);
       ++writerRuns_;
@@ -90,11 +94,28 @@ void WalCheckpointer::afterCommit(sqlite3* writer, int frames) {
   wake_.notify_one();
 }
 
+void WalCheckpointer::checkpointOnWriter(sqlite3* writer) {
+  // SQLite never waits for the checkpoint lock (not even with a busy
+  // handler): while the background holds it, the writer's checkpoint would
+  // be refused and the WAL would go on growing for as long as the background
+  // takes. So the writer waits for the background to finish and keeps it
+  // from starting again until its own checkpoint is done; no commit happens
+  // meanwhile, which is what bounds the WAL to forceFrames plus one commit.
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [this] { return !running_; });
+  int copied = passiveCheckpoint(writer);
+  if (copied >= 0) {
+    backfilled_.store(copied);
+    ++writerRuns_;
+  }
+}
+
 void WalCheckpointer::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || requested_; });
     if (stopping_) return;
+    running_ = true;
     lock.unlock();
     int copied = passiveCheckpoint(connection_->handle());
     if (copied >= 0) {
@@ -103,6 +124,8 @@ void WalCheckpointer::run() {
     }
     lock.lock();
     requested_ = false;
+    running_ = false;
+    idle_.notify_all();
   }
 }
 

@@ -17,9 +17,11 @@
 //   in the database and the next transaction starts the WAL over from its
 //   beginning (which only a fully checkpointed WAL allows);
 // - past `forceFrames` (the background cannot keep up) the writer
-//   checkpoints itself, whatever it costs. That bounds the WAL unless a
-//   reader holds an old snapshot for long: a passive checkpoint copies only
-//   what no reader still needs, and the WAL cannot start over until then.
+//   checkpoints itself, whatever it costs: it waits for a background
+//   checkpoint under way to end, then copies the rest. That bounds the WAL
+//   to forceFrames plus one commit unless a reader holds an old snapshot
+//   for long: a passive checkpoint copies only what no reader still needs,
+//   and the WAL cannot start over until then.
 #pragma once
 
 #include <atomic>
@@ -60,6 +62,7 @@ class WalCheckpointer {
  private:
   static int onCommit(void* self, sqlite3* writer, const char* database, int frames);
   void afterCommit(sqlite3* writer, int frames);  // writer thread
+  void checkpointOnWriter(sqlite3* writer);       // writer thread; waits for the background
   void run();                                     // checkpointer thread
 
   const Options options_;
@@ -69,9 +72,11 @@ class WalCheckpointer {
   std::atomic<std::uint64_t> backgroundRuns_{0};
   std::atomic<std::uint64_t> writerRuns_{0};
 
-  std::mutex mutex_;  // guards requested_ and stopping_
-  std::condition_variable wake_;
+  std::mutex mutex_;  // guards requested_, running_ and stopping_
+  std::condition_variable wake_;  // the checkpointer thread waits on it for a request
+  std::condition_variable idle_;  // the writer waits on it for the background to end
   bool requested_ = false;
+  bool running_ = false;  // a background checkpoint is under way
   bool stopping_ = false;
   std::thread thread_;  // last: started once everything above exists
 };
