@@ -4,52 +4,84 @@
 
 #include <Poco/Logger.h>
 
-#include "engine/crash_handler.hpp"
+#include "engine/execution_control.hpp"
 #include "engine/execution_runner.hpp"
+#include "engine/timers.hpp"
+#include "engine/worker_pool.hpp"
 #include "util/ids.hpp"
 
 namespace plexus::core {
 
 namespace {
-// Nothing cancels a running execution yet: stop() lets it finish, because a
-// cancelled step would be recorded as failed, while one cut off by a crash
-// runs again after the restart. Per-execution timeouts will set this.
-std::atomic<bool> gNeverCancelled{false};
-
 Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
 }  // namespace
 
 Engine::Engine(Store& store, const ComponentCatalog& catalog, const IntegrationRegistry& integrations,
                Options options)
-    : store_(store), catalog_(catalog), integrations_(integrations), options_(options) {}
+    : store_(store), catalog_(catalog), integrations_(integrations), options_(std::move(options)),
+      clock_(*options_.clock),
+      pool_(std::make_unique<WorkerPool>(WorkerPool::Options{std::max(1, options_.workers),
+                                                             std::max(options_.workers, options_.maxWorkers),
+                                                             options_.idleWorkerLifetime})),
+      timers_(std::make_unique<Timers>(clock_, options_.tick, [this] { superviseRunning(); })) {}
 
 Engine::~Engine() { stop(); }
 
 std::string Engine::newExecutionId() { return timeOrderedId(); }
 
 void Engine::start() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  stopping_ = false;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { workerLoop(); });
-}
-
-void Engine::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (workers_.empty()) return;
-    stopping_ = true;
-    parked_.clear();  // They stay unfinished in the store and run after the next start.
+    if (started_) return;
+    started_ = true;
+    draining_ = false;
   }
-  wake_.notify_all();
-  for (auto& worker : workers_) worker.join();
-  workers_.clear();
+  pool_->start();
+  timers_->start();
+}
+
+int Engine::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!started_ || draining_) return 0;
+    draining_ = true;
+  }
+  // Running executions go on (step after step) for the grace; the steps
+  // still running then are told to stop, and given up after abandonGrace.
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto until = clock_.steadyNow() + grace;
+    while (!running_.empty() && clock_.steadyNow() < until) clock_.waitUntil(runningChanged_, lock, until);
+    for (auto& [id, control] : running_) control->requestStop(StopReason::ShuttingDown, clock_.steadyNow());
+    auto giveUp = clock_.steadyNow() + options_.abandonGrace + options_.tick;
+    while (!running_.empty() && clock_.steadyNow() < giveUp) clock_.waitUntil(runningChanged_, lock, giveUp);
+  }
+  timers_->stop();
+  int leftBehind = pool_->stop(std::chrono::milliseconds(100));
+  if (leftBehind > 0)
+    logger().warning("stopping: %d step(s) did not stop when told to; they resume after the restart", leftBehind);
   // Executions whose end is still queued in the store call back into this
-  // engine once it commits: wait for that before anything is destroyed.
+  // engine once it commits: wait for that before telling the rest.
   try {
     store_.flush();
   } catch (const StoreError& error) {
     logger().error("stopping: the store did not confirm the last executions' end: %s", std::string(error.what()));
   }
+  std::unordered_map<std::string, std::vector<Completion>> interrupted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    interrupted.swap(waiting_);
+    running_.clear();
+  }
+  for (auto& [id, callbacks] : interrupted) {
+    ExecutionOutcome outcome;
+    outcome.executionId = id;
+    outcome.interrupted = true;
+    outcome.status = ExecutionStatus::Running;
+    outcome.error = stopMessage(StopReason::ShuttingDown, IntegrationSpec{});
+    for (auto& callback : callbacks) callback(outcome);
+  }
+  return leftBehind;
 }
 
 void Engine::submit(ExecutionRequest request) {
@@ -57,90 +89,214 @@ void Engine::submit(ExecutionRequest request) {
   // not copied, and taken back once the store has encoded them.
   NewExecution record{request.executionId,   request.integration->key, request.instance.id,
                       request.instance.name, request.trigger,          std::move(request.triggerResults),
-                      nowMs()};
+                      clock_.now()};
   store_.createExecution(record);  // Durable before anyone is told the id.
   request.triggerResults = std::move(record.triggerResults);
-  enqueue(Job{std::move(request), {}});
+  enqueue(std::move(request));
 }
 
-void Engine::submitRecorded(ExecutionRequest request) { enqueue(Job{std::move(request), {}}); }
+void Engine::submitRecorded(ExecutionRequest request) { enqueue(std::move(request)); }
 
-void Engine::enqueue(Job job) {
+void Engine::enqueue(ExecutionRequest request) {
+  bool inMemory;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    waiting_.try_emplace(job.request.executionId);
-    if (queue_.size() < options_.maxQueued && deferred_.empty()) {
-      queue_.push_back(std::move(job));
-    } else {
-      deferred_.push_back(Deferred{job.request.executionId, std::move(job.recoveryNote)});
-    }
+    waiting_.try_emplace(request.executionId);
+    inMemory = queued_ - deferred_ < options_.maxQueued;
+    ++queued_;
+    if (!inMemory) ++deferred_;
   }
-  wake_.notify_one();
+  if (inMemory) {
+    auto shared = std::make_shared<ExecutionRequest>(std::move(request));
+    pool_->post([this, shared] { runExecution(std::move(*shared), Start::First, ""); });
+  } else {
+    std::string id = request.executionId;
+    pool_->post([this, id] {
+      countTaken();
+      runStored(id, "", Start::First);
+    });
+  }
 }
 
-std::size_t Engine::queuedCount() const {
+void Engine::enqueueStored(const std::string& executionId, std::string note, Start start) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_.try_emplace(executionId);
+    ++queued_;
+    ++deferred_;
+  }
+  pool_->post([this, executionId, note = std::move(note), start] {
+    countTaken();
+    runStored(executionId, note, start);
+  });
+}
+
+void Engine::countTaken() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return queue_.size() + deferred_.size();
+  --deferred_;
 }
 
 std::size_t Engine::deferredCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return deferred_.size();
+  return deferred_;
 }
 
-void Engine::workerLoop() {
-  AlternateSignalStack crashStack;  // so a component's stack overflow still gets its crash line
-  for (;;) {
-    std::optional<Job> job;
-    std::optional<Deferred> deferred;
-    std::optional<Parked> parked;
+std::size_t Engine::queuedCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_;
+}
+
+std::size_t Engine::waitingCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return sleeping_;
+}
+
+std::size_t Engine::runningCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_.size();
+}
+
+int Engine::workerThreads() const { return pool_->threads(); }
+
+void Engine::runStored(const std::string& executionId, const std::string& note, Start start) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (draining_) return;  // It stays unfinished in the store and runs after the restart.
+  }
+  std::optional<NewExecution> record;
+  try {
+    record = store_.executionToRun(executionId);
+    if (!record) throw StoreError("the execution is missing from the store");
+  } catch (const StoreUnavailable&) {
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      for (;;) {
-        if (stopping_) return;  // Whatever is queued or parked stays queued in the store.
-        if ((parked = takeDueParked(std::chrono::steady_clock::now()))) break;
-        if (!queue_.empty() || !deferred_.empty()) break;
-        if (parked_.empty()) {
-          wake_.wait(lock);
-        } else {
-          auto earliest = std::min_element(parked_.begin(), parked_.end(),
-                                           [](const Parked& a, const Parked& b) { return a.due < b.due; });
-          wake_.wait_until(lock, earliest->due);
-        }
-      }
-      if (parked) {
-        // handled below, unlocked
-      } else if (!queue_.empty()) {
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      } else {
-        deferred = std::move(deferred_.front());
-        deferred_.pop_front();
-      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      --queued_;
     }
-    if (parked) {
-      retryParked(std::move(*parked));
-      continue;
+    return park(executionId, std::current_exception());
+  } catch (const std::exception& error) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --queued_;
     }
-    if (deferred) {
-      try {
-        job = loadJob(deferred->executionId, deferred->recoveryNote);
-      } catch (const std::exception& error) {
-        failUnreadable(deferred->executionId, error.what());
-        continue;
-      }
-      if (!job) continue;
+    return endWithout(executionId, ExecutionStatus::Failed,
+                      std::string("cannot be read back from the store: ") + error.what());
+  }
+  if (hasEnded(record->status)) {  // cancelled while it waited or was queued
+    std::lock_guard<std::mutex> lock(mutex_);
+    --queued_;
+    cancelRequested_.erase(executionId);
+    return;
+  }
+  IntegrationPtr integration = integrations_.find(record->integrationKey);
+  std::optional<InstanceRecord> instance;
+  try {
+    instance = store_.instance(record->instanceId);
+  } catch (const StoreError&) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --queued_;
     }
-    runJob(std::move(*job));
+    return park(executionId, std::current_exception());
+  }
+  if (!integration || !instance) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --queued_;
+    }
+    std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
+                                   : "instance '" + record->instanceId + "' no longer exists";
+    return endWithout(executionId, ExecutionStatus::Failed,
+                      (start == Start::First ? "cannot run: " : "cannot run again: ") + why);
+  }
+  ExecutionRequest request{executionId, integration, *instance, record->trigger, std::move(record->triggerResults),
+                           record->startedAt};
+  runExecution(std::move(request), start, note);
+}
+
+void Engine::runExecution(ExecutionRequest request, Start start, const std::string& note) {
+  const std::string executionId = request.executionId;
+  auto control = std::make_shared<ExecutionControl>(executionId);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --queued_;
+    if (draining_) return;  // It stays unfinished in the store and runs after the restart.
+    if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it
+    running_.emplace(executionId, control);
+  }
+  auto forget = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_.erase(executionId);
+    }
+    runningChanged_.notify_all();
+  };
+
+  ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
+  Slice slice;
+  try {
+    slice = runner.run(std::move(request), start, note, *control);
+  } catch (const StoreError&) {
+    if (control->abandoned()) return WorkerPool::leaveAfterTask();
+    forget();
+    return park(executionId, std::current_exception());
+  } catch (const std::exception& error) {
+    if (control->abandoned()) return WorkerPool::leaveAfterTask();
+    // Neither a step's failure (an outcome) nor the store's: a fault of the
+    // runtime itself. Ended failed, saying so, rather than lost.
+    slice = Slice{};
+    slice.outcome.executionId = executionId;
+    slice.outcome.status = ExecutionStatus::Failed;
+    slice.outcome.error = std::string("internal error while running this execution: ") + error.what();
+    slice.outcome.endedAt = clock_.now();
+  }
+  // An abandoned step's thread touches nothing of the engine: the
+  // supervisor ended the execution, and the engine may be gone.
+  if (control->abandoned()) return WorkerPool::leaveAfterTask();
+  forget();
+  switch (slice.end) {
+    case Slice::End::Ended:
+      recordEnd(std::make_shared<ExecutionOutcome>(std::move(slice.outcome)));
+      break;
+    case Slice::End::Suspended:
+      recordSuspend(executionId, slice.waitingStep, slice.pendingResult, slice.wakeAt);
+      break;
+    case Slice::End::Stopped:
+      break;  // shutting down: it stays running in the store and resumes after the restart
   }
 }
 
-std::optional<Engine::Parked> Engine::takeDueParked(std::chrono::steady_clock::time_point now) {
-  auto due = std::find_if(parked_.begin(), parked_.end(), [&](const Parked& parked) { return parked.due <= now; });
-  if (due == parked_.end()) return std::nullopt;
-  Parked taken = std::move(*due);
-  parked_.erase(due);
-  return taken;
+void Engine::recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+                           TimePoint wakeAt) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++sleeping_;
+  }
+  try {
+    store_.suspendExecutionLater(executionId, step, result, wakeAt, [this, executionId, wakeAt](std::exception_ptr failure) {
+      if (failure) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          --sleeping_;
+        }
+        return park(executionId, failure);
+      }
+      timers_->at(wakeAt, [this, executionId, wakeAt] { wakeUp(executionId, wakeAt); });
+    });
+  } catch (const StoreError&) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --sleeping_;
+    }
+    park(executionId, std::current_exception());
+  }
+}
+
+void Engine::wakeUp(const std::string& executionId, TimePoint /*wakeAt*/) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --sleeping_;
+  }
+  enqueueStored(executionId, "", Start::AfterWait);
 }
 
 void Engine::park(const std::string& executionId, const std::exception_ptr& failure,
@@ -160,45 +316,35 @@ void Engine::park(const std::string& executionId, const std::exception_ptr& fail
                    executionId, cause, static_cast<int>(backoff.count()));
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;  // It stays unfinished in the store and runs after the restart.
-    parked_.push_back(Parked{executionId, std::chrono::steady_clock::now() + backoff, backoff, std::move(cause)});
+    if (draining_) return;  // It stays unfinished in the store and runs after the restart.
   }
-  wake_.notify_one();
+  Parked parked{executionId, backoff, std::move(cause)};
+  timers_->at(clock_.now() + backoff, [this, parked] {
+    pool_->post([this, parked] { retryParked(parked); });
+  });
 }
 
-void Engine::retryParked(Parked parked) {
+void Engine::retryParked(const Parked& parked) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (draining_) return;
+    if (cancelRequested_.erase(parked.executionId) > 0) return;
+  }
   std::chrono::milliseconds next = std::min(parked.backoff * 2, kLongestRetry);
-  std::optional<Job> job;
   try {
     store_.resetForRetry(parked.executionId);  // its partial record goes: it starts over
-    job = loadJob(parked.executionId, "the store could not record this execution's progress (" + parked.cause +
-                                          "); running it again from its first step");
   } catch (const StoreError&) {
-    park(parked.executionId, std::current_exception(), next);  // still failing: try again later
-    return;
+    return park(parked.executionId, std::current_exception(), next);  // still failing: try again later
   }
-  if (!job) return;  // ended as failed, saying why (integration or instance gone)
   logger().information("execution %s: running it again now that the store can record it", parked.executionId);
-  runJob(std::move(*job));
-}
-
-void Engine::runJob(Job job) {
-  ExecutionRunner runner(store_, catalog_, gNeverCancelled, options_.prepare);
-  auto outcome = std::make_shared<ExecutionOutcome>();
-  const std::string executionId = job.request.executionId;
-  try {
-    *outcome = runner.run(std::move(job.request), job.recoveryNote);
-  } catch (const StoreError&) {
-    return park(executionId, std::current_exception());
-  } catch (const std::exception& error) {
-    // Neither a step's failure (an outcome) nor the store's: a fault of the
-    // runtime itself. Ended failed, saying so, rather than lost.
-    outcome->executionId = executionId;
-    outcome->status = ExecutionStatus::Failed;
-    outcome->error = std::string("internal error while running this execution: ") + error.what();
-    outcome->endedAt = nowMs();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++queued_;
   }
-  recordEnd(outcome);
+  runStored(parked.executionId,
+            "the store could not record this execution's progress (" + parked.cause +
+                "); running it again from its first step",
+            Start::Again);
 }
 
 void Engine::recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome) {
@@ -231,6 +377,104 @@ void Engine::finish(const ExecutionOutcome& outcome) {
   for (auto& callback : callbacks) callback(outcome);
 }
 
+void Engine::endWithout(const std::string& executionId, ExecutionStatus status, const std::string& message) {
+  // Ended rather than left queued: a cause that lasts (a missing blob file,
+  // an unreadable row) would otherwise fail it at every start.
+  logger().error("execution %s: %s", executionId, message);
+  try {
+    store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", message});
+    store_.finishExecution(executionId, status, clock_.now(), message, std::nullopt);
+  } catch (const StoreError& error) {
+    // The store is failing: it stays unfinished there and runs after a restart.
+    logger().error("execution %s: cannot record its end either: %s", executionId, std::string(error.what()));
+  }
+  ExecutionOutcome outcome;
+  outcome.executionId = executionId;
+  outcome.status = status;
+  outcome.error = message;
+  outcome.endedAt = clock_.now();
+  finish(outcome);
+}
+
+Engine::CancelOutcome Engine::cancel(const std::string& executionId) {
+  bool known;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto it = running_.find(executionId); it != running_.end()) {
+      // Its running step is told (cancelled()); the runner ends it cancelled,
+      // or the supervisor gives the step up after abandonGrace.
+      it->second->requestStop(StopReason::Cancelled, clock_.steadyNow());
+      return CancelOutcome::Cancelling;
+    }
+    known = waiting_.count(executionId) > 0;
+    if (known) cancelRequested_[executionId] = true;  // skipped when a worker or the timer gets to it
+  }
+  if (!known) {
+    auto record = store_.execution(executionId);
+    if (!record) return CancelOutcome::Unknown;
+    if (hasEnded(record->status)) return CancelOutcome::Ended;
+  }
+  endWithout(executionId, ExecutionStatus::Cancelled, stopMessage(StopReason::Cancelled, IntegrationSpec{}));
+  return CancelOutcome::Cancelling;
+}
+
+void Engine::superviseRunning() {
+  std::vector<std::shared_ptr<ExecutionControl>> overdue;
+  auto now = clock_.steadyNow();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [id, control] : running_) {
+      auto due = control->deadline();
+      if (auto asked = control->stopRequestedAt()) due = std::min(due, *asked);
+      if (due != ExecutionControl::Steady::max() && now >= due + options_.abandonGrace) overdue.push_back(control);
+    }
+  }
+  for (auto& control : overdue)
+    if (auto step = control->abandonStep()) abandon(control, *step);
+  pool_->growIfStarved();
+}
+
+void Engine::abandon(const std::shared_ptr<ExecutionControl>& control, const StepRecord& running) {
+  const std::string& executionId = control->executionId();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_.erase(executionId);
+  }
+  runningChanged_.notify_all();
+  pool_->replaceLost();
+  StopReason reason = control->stopReason();
+  if (reason == StopReason::ShuttingDown) return;  // left running in the store: it resumes after the restart
+
+  std::string stopped = " did not stop within " + std::to_string(options_.abandonGrace.count()) +
+                        " ms of being told to; it was given up (its thread is left to end on its own)";
+  std::string message;
+  if (reason == StopReason::Cancelled)
+    message = "cancelled while step '" + running.name + "' ran; the step" + stopped;
+  else if (reason == StopReason::TimedOut || clock_.steadyNow() >= control->executionDeadline())
+    message = "the execution timed out while step '" + running.name + "' ran; the step" + stopped;
+  else
+    message = "step '" + running.name + "' timed out after " + std::to_string(control->stepTimeoutMs().value_or(0)) +
+              " ms (its timeoutMs) and" + stopped;
+  logger().warning("execution %s: %s", executionId, message);
+  StepRecord record = running;
+  record.status = StepStatus::Failed;
+  record.endedAt = clock_.now();
+  record.error = message;
+  auto outcome = std::make_shared<ExecutionOutcome>();
+  outcome->executionId = executionId;
+  outcome->status = reason == StopReason::Cancelled ? ExecutionStatus::Cancelled : ExecutionStatus::Failed;
+  outcome->error = message;
+  outcome->errorStep = running.name;
+  outcome->endedAt = clock_.now();
+  try {
+    store_.recordStepFinished(executionId, record, std::nullopt);
+    store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, running.name, message});
+  } catch (const StoreError&) {
+    return park(executionId, std::current_exception());
+  }
+  recordEnd(outcome);
+}
+
 void Engine::whenFinished(const std::string& executionId, Completion done) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -260,8 +504,7 @@ std::optional<ExecutionOutcome> Engine::waitFor(const std::string& executionId,
 
 std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& executionId) {
   auto record = store_.execution(executionId);
-  if (!record || (record->status != ExecutionStatus::Succeeded && record->status != ExecutionStatus::Failed))
-    return std::nullopt;
+  if (!record || !hasEnded(record->status)) return std::nullopt;
   ExecutionOutcome outcome;
   outcome.executionId = executionId;
   outcome.status = record->status;
@@ -270,44 +513,6 @@ std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& exec
   if (record->status == ExecutionStatus::Succeeded && !record->steps.empty())
     outcome.result = store_.stepResult(executionId, record->steps.back().name);
   return outcome;
-}
-
-void Engine::failUnreadable(const std::string& executionId, const std::string& cause) {
-  // Ended as failed rather than left queued: a cause that lasts (a missing
-  // blob file, an unreadable row) would otherwise fail it at every start.
-  std::string message = "cannot be read back from the store: " + cause;
-  logger().error("execution %s: %s", executionId, message);
-  try {
-    store_.finishExecution(executionId, ExecutionStatus::Failed, nowMs(), message, std::nullopt);
-  } catch (const StoreError& error) {
-    // The store is failing: it stays queued there and runs after a restart.
-    logger().error("execution %s: cannot record its failure either: %s", executionId, std::string(error.what()));
-  }
-  ExecutionOutcome outcome;
-  outcome.executionId = executionId;
-  outcome.error = message;
-  finish(outcome);
-}
-
-std::optional<Engine::Job> Engine::loadJob(const std::string& executionId, const std::string& recoveryNote) {
-  auto record = store_.executionToRun(executionId);
-  if (!record) throw StoreError("the execution is missing from the store");
-  IntegrationPtr integration = integrations_.find(record->integrationKey);
-  auto instance = store_.instance(record->instanceId);
-  if (!integration || !instance) {
-    std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
-                                   : "instance '" + record->instanceId + "' no longer exists";
-    std::string message = (recoveryNote.empty() ? "cannot run: " : "cannot run again: ") + why;
-    store_.appendLog(executionId, LogRecord{nowMs(), plexus::LogLevel::Error, "", message});
-    store_.finishExecution(executionId, ExecutionStatus::Failed, nowMs(), message, std::nullopt);
-    ExecutionOutcome outcome;
-    outcome.executionId = executionId;
-    outcome.error = message;
-    finish(outcome);
-    return std::nullopt;
-  }
-  ExecutionRequest request{executionId, integration, *instance, record->trigger, std::move(record->triggerResults)};
-  return Job{std::move(request), recoveryNote};
 }
 
 namespace {
@@ -329,16 +534,19 @@ RecoveryReport Engine::recoverUnfinished(const RecoveryPolicy& policy) {
   for (const AbandonedExecution& execution : report.abandoned)
     logger().warning("execution %s of %s / %s: %s", execution.id, execution.integrationKey, execution.instanceName,
                      execution.error);
-  {
-    // Read back by a worker, like any execution past maxQueued: nothing of
-    // the backlog is read now, and one that cannot be read fails alone.
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const RecoveredExecution& execution : report.requeued) {
-      waiting_.try_emplace(execution.id);
-      deferred_.push_back(Deferred{execution.id, recoveryNote(report.lastStop, execution, policy.maxCrashRestarts)});
+  // Read back by a worker, like any execution past maxQueued: nothing of
+  // the backlog is read now, and one that cannot be read fails alone.
+  for (const RecoveredExecution& execution : report.requeued)
+    enqueueStored(execution.id, recoveryNote(report.lastStop, execution, policy.maxCrashRestarts), Start::Again);
+  for (const Wakeup& wakeup : report.waiting) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      waiting_.try_emplace(wakeup.executionId);
+      ++sleeping_;
     }
+    std::string id = wakeup.executionId;
+    timers_->at(wakeup.wakeAt, [this, id, at = wakeup.wakeAt] { wakeUp(id, at); });
   }
-  wake_.notify_all();
   return report;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/integration_registry.hpp"
 #include "loader/component_catalog.hpp"
 #include "store/store.hpp"
+#include "util/clock.hpp"
 
 namespace plexus::core {
 
@@ -25,6 +26,16 @@ struct ExecutionRequest {
   InstanceRecord instance;
   std::string trigger;          ///< "webhook", "schedule" or "manual".
   plexus::Json triggerResults;  ///< Becomes `trigger.results`.
+  /// When it first started, for one that ran before (execution.timeoutMs
+  /// counts from then); nullopt for a new one.
+  std::optional<TimePoint> startedAt;
+};
+
+/// How an execution comes to run.
+enum class RunStart {
+  First,      ///< Never ran: nothing recorded (no read of recorded steps).
+  Again,      ///< Ran before (a restart, a store failure): resumes after its recorded steps; counts an attempt.
+  AfterWait,  ///< Its wait is over: resumes after its recorded steps.
 };
 
 /// How an execution ended.
@@ -37,20 +48,30 @@ struct ExecutionOutcome {
   TimePoint endedAt{};
   /// Keeps loaded the component libraries whose objects `result` may hold.
   std::vector<LoadedComponentPtr> keepAlive;
+  /// Not an end: the server stopped first (status is not meaningful). The
+  /// execution resumes after the restart.
+  bool interrupted = false;
 };
 
-/// Runs executions. Owns its worker threads and its queue; borrows the
-/// store, catalog and registry, which must outlive it.
+class ExecutionControl;
+class Timers;
+class WorkerPool;
+
+/// Runs executions (docs/execution-model.md): a worker runs an execution's
+/// steps until it ends or a step waits; a waiting execution holds no thread,
+/// only a timer entry, and resumes from the store when it is due. Owns its
+/// worker pool, its timer thread and its queue; borrows the store, catalog
+/// and registry, which must outlive it.
 ///
-/// Threads: submit/whenFinished/recoverUnfinished are safe from any thread.
-/// Completion callbacks run on the store's writer thread once the end is
-/// durable (or on a worker, or the caller's thread when the execution had
-/// already ended): they must be quick and must never wait for a store write,
-/// which would wait for the writer thread itself.
+/// Threads: every public method is safe from any thread. Completion
+/// callbacks run on the store's writer thread once the end is durable (or
+/// on a worker, the timer thread or the caller's thread): they must be quick
+/// and must never wait for a store write, which would wait for the writer
+/// thread itself.
 class Engine {
  public:
   struct Options {
-    int workers = 8;  ///< Executions that run at once.
+    int workers = 8;  ///< Threads that always run executions (the pool grows past it when they block).
     /// Executions kept in memory, ready to run. Beyond this, a submitted
     /// execution waits as just its id (its trigger results, instance and
     /// everything else stay in the store, where submit put them) and is
@@ -62,6 +83,14 @@ class Engine {
     /// at a time); what it returns is held until the execution ends. A throw
     /// fails the execution with the exception's message.
     std::function<std::shared_ptr<void>(ExecutionRequest&)> prepare;
+    int maxWorkers = 256;  ///< The most threads the pool grows to.
+    /// How long a step may run past its deadline (or a cancel) before it is
+    /// given up: its thread is replaced and what it returns is dropped.
+    std::chrono::milliseconds abandonGrace{1000};
+    std::chrono::milliseconds idleWorkerLifetime{30000};
+    /// How often deadlines and the pool are checked.
+    std::chrono::milliseconds tick{100};
+    const TimeSource* clock = &TimeSource::real();
   };
   using Completion = std::function<void(const ExecutionOutcome&)>;
 
@@ -72,10 +101,15 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   void start();
-  /// Lets running executions finish their current step sequence, then joins
-  /// the workers. Queued executions stay queued in the store and run after
-  /// the next start (recoverUnfinished).
-  void stop();
+  /// Shuts down: no execution starts any more (queued ones stay queued in
+  /// the store); running ones go on for up to `grace`, and end or reach a
+  /// wait if they can; then their steps are told to stop (cancelled()) and
+  /// given abandonGrace more. What still runs then is left as it is in the
+  /// store and resumes after the restart, from its first unrecorded step;
+  /// its waiters are told it was interrupted. Returns how many threads are
+  /// still inside a step (they are left to end on their own: the process
+  /// should exit without unloading components).
+  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
   /// A new execution id: time-ordered, with 96 random bits (timeOrderedId).
   static std::string newExecutionId();
@@ -87,6 +121,14 @@ class Engine {
   /// its schedule fire, in one transaction: Store::recordScheduledFires).
   void submitRecorded(ExecutionRequest request);
 
+  enum class CancelOutcome {
+    Cancelling,  ///< It ends cancelled (at once when queued or waiting; its running step is told to stop).
+    Ended,       ///< It had ended already.
+    Unknown,     ///< No such execution.
+  };
+  /// POST /api/executions/ID/cancel. Throws StoreError when the store fails.
+  CancelOutcome cancel(const std::string& executionId);
+
   /// Calls `done` once the execution has ended (at once if it already has).
   void whenFinished(const std::string& executionId, Completion done);
 
@@ -95,76 +137,84 @@ class Engine {
                                           std::chrono::milliseconds timeout);
 
   /// At start, before start(): queues again every execution the store has
-  /// as queued or running, and ends failed those that were running during
-  /// `policy.maxCrashRestarts` unclean stops (Store::recoverUnfinished: one
-  /// transaction). Each abandoned one is logged at warning level. Throws
-  /// StoreError when the store cannot do it.
+  /// as queued or running (each resumes after its recorded steps), arms the
+  /// wake-up of every waiting one, and ends failed those that were running
+  /// during `policy.maxCrashRestarts` unclean stops (Store::recoverUnfinished:
+  /// one transaction). Each abandoned one is logged at warning level.
+  /// Throws StoreError when the store cannot do it.
   RecoveryReport recoverUnfinished(const RecoveryPolicy& policy = RecoveryPolicy{});
 
-  /// Executions queued but not yet started (in memory or to read back).
+  /// Executions queued but not yet started.
   std::size_t queuedCount() const;
-  /// Of those, the ones waiting as ids only (past maxQueued).
+  /// Of those, the ones waiting as ids only (past maxQueued, or read back
+  /// from the store: recovered, woken).
   std::size_t deferredCount() const;
+  /// Executions waiting for their wake-up.
+  std::size_t waitingCount() const;
+  /// Executions running a step now.
+  std::size_t runningCount() const;
+  /// The worker pool's threads (busy or not).
+  int workerThreads() const;
 
  private:
-  struct Job {
-    ExecutionRequest request;
-    std::string recoveryNote;  ///< Why it runs again (logged first); empty for a first run.
-  };
-  /// An execution past maxQueued: all it needs is in the store.
-  struct Deferred {
-    std::string executionId;
-    std::string recoveryNote;
-  };
-  /// An execution whose progress or end the store could not record (a full
-  /// disk...): it runs again from its first step once `due`, without a
-  /// restart. Its waiters keep waiting for its real end.
+  using Start = RunStart;
   struct Parked {
     std::string executionId;
-    std::chrono::steady_clock::time_point due;
     std::chrono::milliseconds backoff;
     std::string cause;
   };
   static constexpr std::chrono::milliseconds kFirstRetry{500};
   static constexpr std::chrono::milliseconds kLongestRetry{30000};
 
-  void workerLoop();
-  /// A parked execution that is due, taken off parked_. Requires mutex_.
-  std::optional<Parked> takeDueParked(std::chrono::steady_clock::time_point now);
-  void retryParked(Parked parked);
+  /// Queues a task that runs the execution (in memory) or reads it back.
+  void enqueue(ExecutionRequest request);
+  void enqueueStored(const std::string& executionId, std::string note, Start start);
+  void countTaken();  // a queued id was taken by a worker
+  /// Runs one slice of an execution on a worker and records how it ended.
+  void runExecution(ExecutionRequest request, Start start, const std::string& note);
+  /// Reads an execution back from the store and runs it; ends it failed
+  /// when it cannot be read or its integration or instance is gone.
+  void runStored(const std::string& executionId, const std::string& note, Start start);
   /// Parks an execution the store failed (from any thread, the writer's too).
   void park(const std::string& executionId, const std::exception_ptr& failure,
             std::chrono::milliseconds backoff = kFirstRetry);
-  void runJob(Job job);
+  void retryParked(const Parked& parked);
   /// Posts the end state; parks the execution if the store refuses it.
   void recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome);
+  /// Posts the wait; arms the wake-up once it is durable.
+  void recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+                     TimePoint wakeAt);
+  void wakeUp(const std::string& executionId, TimePoint wakeAt);
   void finish(const ExecutionOutcome& outcome);
+  /// Ends an execution that did not run (cancelled, unreadable...) and tells its waiters.
+  void endWithout(const std::string& executionId, ExecutionStatus status, const std::string& message);
   std::optional<ExecutionOutcome> outcomeFromStore(const std::string& executionId);
-  void enqueue(Job job);
-  /// Reads a deferred execution back from the store; nullopt (and the
-  /// execution ended as failed) when its integration or instance is gone.
-  std::optional<Job> loadJob(const std::string& executionId, const std::string& recoveryNote);
-  /// Ends an execution that cannot be read back as failed, and tells its waiters.
-  void failUnreadable(const std::string& executionId, const std::string& cause);
+  /// The tick: gives up on steps past their deadline, grows the pool.
+  void superviseRunning();
+  void abandon(const std::shared_ptr<ExecutionControl>& control, const StepRecord& step);
 
   Store& store_;
   const ComponentCatalog& catalog_;
   const IntegrationRegistry& integrations_;
-  Options options_;
+  const Options options_;
+  const TimeSource& clock_;
 
-  // Guarded by mutex_: the queues, the stop flag and, per in-flight
-  // execution, the callbacks waiting for it. Workers own a Job once popped.
-  // `deferred_` is drained only once `queue_` is empty, and nothing joins
-  // `queue_` while `deferred_` holds any, so executions start in the order
-  // they were submitted.
+  // Guarded by mutex_: the execution sets below and the flags. Workers own
+  // an execution's request while they run it; its control is shared with
+  // the supervisor (the tick) through running_.
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> queue_;
-  std::deque<Deferred> deferred_;
-  std::vector<Parked> parked_;  // few, and only while the store fails
-  std::unordered_map<std::string, std::vector<Completion>> waiting_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  std::condition_variable runningChanged_;  // stop() waits on it
+  std::unordered_map<std::string, std::shared_ptr<ExecutionControl>> running_;
+  std::unordered_map<std::string, std::vector<Completion>> waiting_;  // every unfinished execution here
+  std::unordered_map<std::string, bool> cancelRequested_;  // queued or waiting ones to end cancelled when taken
+  std::size_t queued_ = 0;
+  std::size_t deferred_ = 0;  // of queued_, those queued as ids
+  std::size_t sleeping_ = 0;  // executions waiting for their wake-up
+  bool draining_ = false;     // stop() began: nothing new starts
+  bool started_ = false;
+
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<Timers> timers_;
 };
 
 }  // namespace plexus::core

@@ -21,8 +21,11 @@ const std::vector<std::string> kConfigVarKeys = {"key",      "type",  "default",
 const std::vector<std::string> kTriggerKeys = {"webhook", "schedule"};
 const std::vector<std::string> kScheduleKeys = {"every",    "unit",      "cron",
                                                 "timezone", "configVar", "missedRuns"};
-const std::vector<std::string> kExecutionKeys = {"synchronous"};
-const std::vector<std::string> kStepKeys = {"name", "description", "component", "action", "inputs"};
+const std::vector<std::string> kExecutionKeys = {"synchronous", "timeoutMs"};
+const std::vector<std::string> kStepKeys = {"name", "description", "component", "action", "inputs", "timeoutMs"};
+/// The longest timeout: 30 days (a wait costs a row, not a thread, so long
+/// ones are fine; a typo of a few more zeros is not).
+constexpr long long kMaxTimeoutMs = 30LL * 24 * 60 * 60 * 1000;
 const std::vector<std::string> kInstanceKeys = {"name", "configVars", "enabled"};
 const std::vector<std::string> kConfigVarTypes = {"string", "number", "boolean",
                                                   "json",   "schedule", "secret"};
@@ -167,6 +170,16 @@ std::optional<bool> IntegrationParser::boolean(const YamlEntry& entry, const std
   std::string found = entry.value.IsScalar() ? describeValue(value) : describeNode(entry.value);
   diagnostics_.error(entry, "'" + what + "' must be true or false, not " + found +
                                 quoteHint(value, InputType::Boolean));
+  return std::nullopt;
+}
+
+std::optional<long long> IntegrationParser::timeoutMs(const YamlEntry& entry, const std::string& what) {
+  Json value = entry.value.IsScalar() ? yamlScalarToJson(entry.value) : Json();
+  if (value.is_number_integer() && value.get<long long>() >= 1 && value.get<long long>() <= kMaxTimeoutMs)
+    return value.get<long long>();
+  std::string found = entry.value.IsScalar() ? describeValue(value) : describeNode(entry.value);
+  diagnostics_.error(entry, "'" + what + "' must be a whole number of milliseconds from 1 to " +
+                                std::to_string(kMaxTimeoutMs) + " (30 days), not " + found);
   return std::nullopt;
 }
 
@@ -404,13 +417,14 @@ void IntegrationParser::parseScheduleConfigVar(const YamlEntry& entry) {
 void IntegrationParser::parseExecution(const YamlEntry& entry) {
   if (entry.value.IsNull()) return;
   if (!entry.value.IsMap()) {
-    diagnostics_.error(entry, "'execution' must be a map (synchronous: true|false), not " +
+    diagnostics_.error(entry, "'execution' must be a map (synchronous: true|false, timeoutMs: N), not " +
                                   describeNode(entry.value));
     return;
   }
   Entries fields = diagnostics_.entries(entry.value, kExecutionKeys, "execution");
   if (const YamlEntry* synchronous = find(fields, "synchronous"))
     spec_.synchronous = boolean(*synchronous, "synchronous").value_or(false);
+  if (const YamlEntry* timeout = find(fields, "timeoutMs")) spec_.timeoutMs = timeoutMs(*timeout, "timeoutMs");
 }
 
 // --- steps ------------------------------------------------------------------
@@ -462,6 +476,7 @@ void IntegrationParser::parseStep(const YAML::Node& node, std::size_t index) {
   if (const YamlEntry* component = find(fields, "component")) step.component = component->value.Scalar();
   if (const YamlEntry* actionKey = find(fields, "action")) step.action = actionKey->value.Scalar();
 
+  if (const YamlEntry* timeout = find(fields, "timeoutMs")) step.timeoutMs = timeoutMs(*timeout, "timeoutMs");
   if (const YamlEntry* inputs = find(fields, "inputs")) {
     parseInputs(step, *inputs, action, index);
   } else if (action) {  // No inputs at all: still report the required ones.

@@ -61,6 +61,7 @@ class IntegrationParser {
   // Typed reads of one entry; each reports a wrong type and returns nullopt.
   std::optional<std::string> text(const YamlEntry& entry, const std::string& what);
   std::optional<bool> boolean(const YamlEntry& entry, const std::string& what);
+  std::optional<long long> timeoutMs(const YamlEntry& entry, const std::string& what);
   std::optional<plexus::Json> json(const YamlEntry& entry);
   /// Reports each of `keys` that `map` lacks.
   void requireKeys(const Entries& entries, const YAML::Node& map, const std::string& where,

@@ -40,6 +40,8 @@ struct StepSpec {
   std::string component;
   std::string action;
   plexus::Json inputs = plexus::Json::object();
+  /// `timeoutMs`: each run of the step is told to stop (and fails) after it.
+  std::optional<long long> timeoutMs;
   SourceMark mark;
   /// `inputs` with every template parsed once by the loader: render with
   /// compiledInputs->render(scope) instead of resolveInputs(inputs, scope).
@@ -74,6 +76,8 @@ struct IntegrationSpec {
   std::vector<ConfigVarSpec> configVars;
   TriggerSpec trigger;
   bool synchronous = false;  ///< execution.synchronous
+  /// execution.timeoutMs: the whole run, waits included, from its start.
+  std::optional<long long> timeoutMs;
   std::vector<StepSpec> steps;
   std::vector<InstanceSpec> instances;  ///< Never empty: "default" when the file has none.
   std::string file;  ///< The YAML file it was loaded from.

@@ -139,6 +139,7 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
   }
   if (is({"api", "executions"}) && method == "GET") return listExecutions(request, response);
   if (is({"api", "executions", "*"}) && method == "GET") return getExecution(path[2], response);
+  if (is({"api", "executions", "*", "cancel"}) && method == "POST") return cancelExecution(path[2], response);
   if (is({"api", "executions", "*", "steps", "*", "result"}) && method == "GET")
     return getStepResult(path[2], path[4], response);
   if (path.size() >= 2 && path[1] == "instances") return instances(method, path, request, response);
@@ -185,6 +186,20 @@ void ApiHandler::getExecution(const std::string& id, HttpResponse& response) {
   sendJson(response, 200, describeExecution(*execution));
 }
 
+void ApiHandler::cancelExecution(const std::string& id, HttpResponse& response) {
+  switch (runtime_.engine().cancel(id)) {
+    case Engine::CancelOutcome::Cancelling:
+      return sendJson(response, 202, {{"executionId", id}, {"status", "cancelling"}});
+    case Engine::CancelOutcome::Ended: {
+      auto execution = runtime_.store().execution(id);
+      std::string status = execution ? toString(execution->status) : "ended";
+      throw RequestError(409, "execution '" + id + "' has ended already (" + status + "); nothing to cancel");
+    }
+    case Engine::CancelOutcome::Unknown: break;
+  }
+  throw RequestError(404, "no execution '" + id + "'");
+}
+
 void ApiHandler::getStepResult(const std::string& id, const std::string& step, HttpResponse& response) {
   auto result = runtime_.store().stepResult(id, step);
   if (!result) throw RequestError(404, "execution '" + id + "' has no result for step '" + step + "'");
@@ -199,6 +214,8 @@ void ApiHandler::getFinalResult(const std::string& id, HttpResponse& response) {
   if (!execution) throw RequestError(404, "no execution '" + id + "'");
   if (execution->status == ExecutionStatus::Failed)
     throw RequestError(409, "execution '" + id + "' failed: " + execution->error.value_or(""));
+  if (execution->status == ExecutionStatus::Cancelled)
+    throw RequestError(409, "execution '" + id + "' was cancelled: " + execution->error.value_or(""));
   if (execution->status != ExecutionStatus::Succeeded)
     throw RequestError(409, "execution '" + id + "' has not ended yet (status " +
                                 std::string(toString(execution->status)) + ")");

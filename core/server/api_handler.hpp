@@ -20,6 +20,7 @@ class ApiHandler {
              const HttpRequest& request, HttpResponse& response);
   void listExecutions(const HttpRequest& request, HttpResponse& response);
   void getExecution(const std::string& id, HttpResponse& response);
+  void cancelExecution(const std::string& id, HttpResponse& response);
   void getStepResult(const std::string& id, const std::string& step, HttpResponse& response);
   void getFinalResult(const std::string& id, HttpResponse& response);
   void instances(const std::string& method, const std::vector<std::string>& path,

@@ -627,6 +627,16 @@ void HttpServer::start() {
   for (int i = 0; i < impl.ioThreads; ++i) impl.threads.emplace_back([&impl] { impl.context.run(); });
 }
 
+void HttpServer::stopAccepting() {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) return;
+  asio::post(impl.acceptor.get_executor(), [&impl] {
+    ErrorCode ignored;
+    impl.acceptor.close(ignored);
+    impl.retryTimer.cancel();
+  });
+}
+
 void HttpServer::stop() {
   Impl& impl = *impl_;
   if (impl.stopped) return;

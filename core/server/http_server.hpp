@@ -30,6 +30,9 @@ class HttpServer {
   void start();
   /// The bound port (useful with port 0).
   int port() const;
+  /// Stops accepting new connections (the ones open go on). For a shutdown
+  /// that lets synchronous callers get their result first.
+  void stopAccepting();
   /// Stops accepting, closes idle connections, lets requests in flight
   /// finish (their replies close the connection), then closes the rest.
   void stop();

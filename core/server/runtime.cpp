@@ -29,6 +29,7 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   runtime->loadComponentsAndIntegrations();
   Engine::Options options;
   options.workers = settings.workers;
+  options.maxWorkers = std::max(settings.workers, settings.maxWorkers);
   // A deferred JSON body is parsed when its execution starts, within the
   // process's parse budget (docs/limits.md).
   options.prepare = [raw = runtime.get()](ExecutionRequest& request) -> std::shared_ptr<void> {
@@ -71,6 +72,8 @@ void Runtime::recover() {
   if (!report.requeued.empty())
     logger().warning("running again %z execution(s) left unfinished %s", report.requeued.size(),
                      std::string(report.lastStop.after()));
+  if (!report.waiting.empty())
+    logger().information("%z execution(s) left waiting resume at their wake-up times", report.waiting.size());
   if (!report.abandoned.empty())
     logger().warning("ended %z execution(s) as failed instead: the server stopped while they ran %d times "
                      "(--max-crash-restarts); each is named above",
@@ -84,10 +87,10 @@ std::optional<std::string> Runtime::notReadyReason() const {
 
 Runtime::~Runtime() { stop(); }
 
-void Runtime::stop() {
+int Runtime::stop(std::chrono::milliseconds grace) {
   loaded_ = false;
   if (scheduler_) scheduler_->stop();
-  if (engine_) engine_->stop();
+  return engine_ ? engine_->stop(grace) : 0;
 }
 
 void Runtime::loadComponentsAndIntegrations() {

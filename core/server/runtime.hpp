@@ -46,8 +46,14 @@ class Runtime {
   static std::unique_ptr<Runtime> start(const ServerSettings& settings);
   ~Runtime();
 
-  /// Stops the scheduler, then the engine (running executions finish).
-  void stop();
+  /// Stops the scheduler, then the engine: running executions get `grace`
+  /// (Engine::stop). Returns how many threads are still inside a step: the
+  /// process must then exit without unloading the components.
+  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+
+  /// After stop() left threads inside steps, before the process exits
+  /// without destructors: closes the store, which records a clean stop.
+  void closeStoreForExit() { store_.reset(); }
 
   /// Why the server should not be sent work now (GET /readyz answers 503
   /// with it): still loading or stopping, or the store cannot store (its

@@ -1,6 +1,8 @@
 #include "server/serve_application.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -106,9 +108,23 @@ class ServeApplication : public Poco::Util::ServerApplication {
       if (!instance.webhookToken.empty())
         log.information("  %s / %s: %s", instance.integrationKey, instance.name, runtime->webhookUrl(instance));
     waitForTerminationRequest();
-    log.information("stopping");
+    // Intake stops first; running executions get the grace, and synchronous
+    // callers their result if the run ends within it (else a 503); only
+    // then do the connections close.
+    log.information("stopping: no new connections; running executions have %d s (--shutdown-grace)",
+                    settings.shutdownGraceSeconds);
+    server->stopAccepting();
+    int leftBehind = runtime->stop(std::chrono::seconds(settings.shutdownGraceSeconds));
     server->stop();
-    runtime->stop();
+    if (leftBehind > 0) {
+      // Those threads are inside a component's code: unloading it (the
+      // runtime's destructor, static destructors) would crash them. The
+      // store has recorded everything; they resume after the restart.
+      log.warning("exiting with %d step(s) still running; they resume after the restart", leftBehind);
+      runtime->closeStoreForExit();
+      std::fflush(nullptr);
+      std::_Exit(EXIT_OK);
+    }
     return EXIT_OK;
   }
 

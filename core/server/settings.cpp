@@ -15,7 +15,8 @@ const std::vector<std::string>& settingNames() {
       "max-crash-restarts", "allow-new-database",
       "header-timeout", "keepalive-timeout", "body-timeout", "min-body-rate", "max-header-bytes",
       "max-connections", "max-connections-per-client", "io-threads",
-      "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory"};
+      "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory",
+      "max-workers", "shutdown-grace"};
   return kNames;
 }
 
@@ -64,6 +65,9 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "max-response-bytes") settings.maxResponseBytes = parseInteger(name, value, source, 1, INT64_MAX);
   else if (name == "api-token") settings.apiToken = value;
   else if (name == "workers") settings.workers = static_cast<int>(parseInteger(name, value, source, 1, 1024));
+  else if (name == "max-workers") settings.maxWorkers = static_cast<int>(parseInteger(name, value, source, 1, 4096));
+  else if (name == "shutdown-grace")
+    settings.shutdownGraceSeconds = static_cast<int>(parseInteger(name, value, source, 0, 3600));
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));
   else if (name == "max-crash-restarts") settings.maxCrashRestarts = static_cast<int>(parseInteger(name, value, source, 1, 1000));
   else if (name == "allow-new-database") settings.allowNewDatabase = parseSwitch(name, value, source);

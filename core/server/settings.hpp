@@ -19,7 +19,11 @@ struct ServerSettings {
   std::int64_t maxRequestBytes = 100LL * 1024 * 1024;
   std::int64_t maxResponseBytes = 500LL * 1024 * 1024;
   std::string apiToken;          ///< Empty: /api is open.
-  int workers = 8;               ///< Executions that run at once.
+  int workers = 8;               ///< Threads that always run steps (the pool grows past it while they block).
+  int maxWorkers = 256;          ///< The most threads running steps (docs/execution-model.md).
+  /// On SIGTERM, how long running executions may go on before their steps
+  /// are told to stop; what still runs then resumes after the restart.
+  int shutdownGraceSeconds = 10;
 
   /// An execution running during this many crashes of the server in a row
   /// is ended failed instead of run again (docs/operating.md).

@@ -98,7 +98,9 @@ void WebhookHandler::replySynchronously(const std::string& executionId, HttpResp
                                    std::to_string(settings.syncTimeoutSeconds) +
                                    " s; it goes on: GET /api/executions/" + executionId}});
   }
-  if (outcome->status == ExecutionStatus::Failed) {
+  if (outcome->interrupted)  // shutting down: it resumes after the restart
+    return sendJson(response, 503, {{"executionId", executionId}, {"error", outcome->error.value_or("interrupted")}});
+  if (outcome->status == ExecutionStatus::Failed || outcome->status == ExecutionStatus::Cancelled) {
     plexus::Json body = {{"executionId", executionId}, {"error", outcome->error.value_or("failed")}};
     body["step"] = outcome->errorStep ? plexus::Json(*outcome->errorStep) : plexus::Json();
     return sendJson(response, 500, body);

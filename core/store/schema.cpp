@@ -130,9 +130,23 @@ CREATE TABLE store_meta (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 4: executions that wait (docs/execution-model.md).
+// - wakeups holds, per waiting execution, when it resumes: the engine reads
+//   them all at start (one row per waiting execution, dropped when it
+//   resumes). The step that waits keeps its pending result in steps, with
+//   status 'waiting'.
+// - Waiting executions are not in executions_unfinished: recovery finds them
+//   through wakeups, and the index stays what queued/running needs.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE wakeups (
+  execution_id TEXT PRIMARY KEY,
+  wake_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 /// Migration N takes a database at version N-1 to version N; index 0 is
 /// the empty database. Append here, never edit a released entry.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
 

@@ -617,6 +617,13 @@ void SqliteStore::applyFinish(Connection& db, const std::string& executionId, Ex
   update->bind(5, errorStep);
   update->run();
   if (db.changes() == 0) throwNoExecution(executionId);
+  if (status != ExecutionStatus::Succeeded) {
+    // A waiting execution can be cancelled or time out; a succeeding one
+    // has resumed, which dropped its wake-up already.
+    auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
+    wakeup->bind(1, executionId);
+    wakeup->run();
+  }
 }
 
 void SqliteStore::finishExecution(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
@@ -651,12 +658,65 @@ void SqliteStore::finishExecutionLater(const std::string& executionId, Execution
   });
 }
 
+void SqliteStore::suspendExecutionLater(const std::string& executionId, const StepRecord& step,
+                                        const StoredResult& result, TimePoint wakeAt, Done whenDone) {
+  writing(*health_, "suspendExecution", executionId + "/" + step.name, [&] {
+    std::string encoded = encodeResult(result);  // on the caller's thread, as recordStepFinished
+    const char* kind = result.isStatus ? "status" : "data";
+    writer_->post(
+        [this, executionId, step, kind, encoded = std::move(encoded), wakeAt](Connection& db) {
+          if (auto failure = takeProgressFailure(executionId))
+            throw StoreError("part of its progress could not be recorded (" + *failure + ")");
+          upsertStep(db, executionId, step, kind, &encoded);
+          auto update = db.prepare("UPDATE executions SET status = 'waiting' WHERE id = ?1");
+          update->bind(1, executionId);
+          update->run();
+          if (db.changes() == 0) throwNoExecution(executionId);
+          auto wakeup = db.prepare(
+              "INSERT INTO wakeups (execution_id, wake_at) VALUES (?1, ?2) "
+              "ON CONFLICT (execution_id) DO UPDATE SET wake_at = excluded.wake_at");
+          wakeup->bind(1, executionId);
+          wakeup->bind(2, wakeAt);
+          wakeup->run();
+        },
+        kOneStatement, nullptr,
+        [executionId, whenDone = std::move(whenDone)](std::exception_ptr failure) {
+          if (!failure) return whenDone(nullptr);
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception& error) {
+            whenDone(std::make_exception_ptr(
+                StoreError("store: suspendExecution '" + executionId + "' failed: " + error.what())));
+          } catch (...) {
+            whenDone(failure);
+          }
+        });
+  });
+}
+
+void SqliteStore::resumeExecution(const std::string& executionId) {
+  writing(*health_, "resumeExecution", executionId, [&] {
+    postProgress(executionId, [executionId](Connection& db) {
+      auto update = db.prepare("UPDATE executions SET status = 'running' WHERE id = ?1");
+      update->bind(1, executionId);
+      update->run();
+      if (db.changes() == 0) throwNoExecution(executionId);
+      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
+      wakeup->bind(1, executionId);
+      wakeup->run();
+    });
+  });
+}
+
 void SqliteStore::resetForRetry(const std::string& executionId) {
   writing(*health_, "resetForRetry", executionId, [&] {
     writer_->write([&](Connection& db) {
       auto steps = db.prepare("DELETE FROM steps WHERE execution_id = ?1");  // results go with them
       steps->bind(1, executionId);
       steps->run();
+      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
+      wakeup->bind(1, executionId);
+      wakeup->run();
       // started_at goes too: a queued execution has not started; attempts
       // stays, and markRunning counts the next start.
       auto update = db.prepare(
@@ -732,8 +792,8 @@ std::optional<NewExecution> SqliteStore::executionToRun(const std::string& execu
     {
       auto db = readers_->acquire();
       auto query = db->prepare(
-          "SELECT integration_key, instance_id, instance_name, trigger, queued_at, trigger_results "
-          "FROM executions WHERE id = ?1");
+          "SELECT integration_key, instance_id, instance_name, trigger, queued_at, status, started_at, "
+          "trigger_results FROM executions WHERE id = ?1");
       query->bind(1, executionId);
       if (!query->step()) return std::nullopt;
       execution.id = executionId;
@@ -742,7 +802,12 @@ std::optional<NewExecution> SqliteStore::executionToRun(const std::string& execu
       execution.instanceName = query->text(2);
       execution.trigger = query->text(3);
       execution.queuedAt = query->time(4);
-      triggerResults = query->text(5);
+      std::string status = query->text(5);
+      auto parsed = executionStatusFromString(status);
+      if (!parsed) throw StoreError("the database holds an unknown execution status '" + status + "'");
+      execution.status = *parsed;
+      execution.startedAt = query->optionalTime(6);
+      triggerResults = query->text(7);
     }
     execution.triggerResults = decodePayload(triggerResults, blobs_);  // may read blob files
     return execution;
@@ -763,6 +828,39 @@ std::optional<StoredResult> SqliteStore::stepResult(const std::string& execution
       text = query->text(1);
     }
     return decodeResult(kind, text);
+  });
+}
+
+std::vector<RecordedStep> SqliteStore::recordedSteps(const std::string& executionId) {
+  return reading(*health_, "recordedSteps", executionId, [&] {
+    struct Row {
+      std::string name, status, kind, text;
+      std::optional<TimePoint> wakeAt;
+    };
+    std::vector<Row> rows;
+    {
+      auto db = readers_->acquire();
+      ReadTransaction snapshot(*db);
+      auto query = db->prepare(
+          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at FROM steps s "
+          "LEFT JOIN wakeups w ON w.execution_id = s.execution_id AND s.status = 'waiting' "
+          "WHERE s.execution_id = ?1 AND s.status IN ('succeeded', 'waiting') AND s.result_kind IS NOT NULL "
+          "ORDER BY s.seq");
+      query->bind(1, executionId);
+      while (query->step())
+        rows.push_back(Row{query->text(0), query->text(1), query->text(2), query->text(3), query->optionalTime(4)});
+    }
+    // Decoded outside the snapshot: results may read blob files.
+    std::vector<RecordedStep> steps;
+    for (Row& row : rows) {
+      RecordedStep step;
+      step.name = std::move(row.name);
+      step.status = row.status == "waiting" ? StepStatus::Waiting : StepStatus::Succeeded;
+      step.result = decodeResult(row.kind, row.text);
+      step.wakeAt = row.wakeAt;
+      steps.push_back(std::move(step));
+    }
+    return steps;
   });
 }
 
@@ -837,6 +935,7 @@ RecoveryReport SqliteStore::recoverUnfinished(const RecoveryPolicy& policy) {
     writer_->write([&](Connection& db) {
       report.requeued.clear();
       report.abandoned.clear();
+      report.waiting.clear();
       if (report.lastStop.crashed()) {
         if (report.lastStop.crash && !report.lastStop.crash->executionId.empty())
           countCrashOf(db, *report.lastStop.crash);
@@ -861,15 +960,22 @@ RecoveryReport SqliteStore::recoverUnfinished(const RecoveryPolicy& policy) {
         }
       }
       for (const AbandonedExecution& execution : report.abandoned) abandon(db, execution, now);
-      // The rest start over from their first step (their logs stay).
+      // The rest resume after their recorded steps: only the steps that were
+      // running when the server stopped have nothing to keep.
       db.prepare(
-            "DELETE FROM steps WHERE execution_id IN "
+            "DELETE FROM steps WHERE status = 'running' AND execution_id IN "
             "(SELECT id FROM executions WHERE status IN ('queued', 'running'))")
           ->run();
+      {
+        auto waiting = db.prepare(
+            "SELECT w.execution_id, w.wake_at FROM wakeups w JOIN executions e ON e.id = w.execution_id "
+            "WHERE e.status = 'waiting' ORDER BY w.wake_at");
+        while (waiting->step()) report.waiting.push_back(Wakeup{waiting->text(0), waiting->time(1)});
+      }
       db.prepare(
-            "UPDATE executions SET status = 'queued', started_at = NULL, ended_at = NULL, error = NULL, "
+            "UPDATE executions SET status = 'queued', ended_at = NULL, error = NULL, "
             "error_step = NULL WHERE status = 'running'")
-          ->run();
+          ->run();  // started_at stays: it resumes, and execution.timeoutMs counts from its first start
     });
   });
   folder_->clearCrashRecord();

@@ -106,6 +106,9 @@ class SqliteStore final : public Store {
   void finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                             const std::optional<std::string>& error, const std::optional<std::string>& errorStep,
                             Done whenDone) override;
+  void suspendExecutionLater(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+                             TimePoint wakeAt, Done whenDone) override;
+  void resumeExecution(const std::string& executionId) override;
   void flush() override;
   void resetForRetry(const std::string& executionId) override;
 
@@ -114,6 +117,7 @@ class SqliteStore final : public Store {
   std::optional<NewExecution> executionToRun(const std::string& executionId) override;
   std::optional<StoredResult> stepResult(const std::string& executionId,
                                          const std::string& stepName) override;
+  std::vector<RecordedStep> recordedSteps(const std::string& executionId) override;
   std::vector<std::string> unfinishedExecutions() override;
   LastStop lastStop() const override;
   RecoveryReport recoverUnfinished(const RecoveryPolicy& policy) override;

@@ -6,15 +6,22 @@ const char* toString(ExecutionStatus status) {
   switch (status) {
     case ExecutionStatus::Queued: return "queued";
     case ExecutionStatus::Running: return "running";
+    case ExecutionStatus::Waiting: return "waiting";
     case ExecutionStatus::Succeeded: return "succeeded";
     case ExecutionStatus::Failed: return "failed";
+    case ExecutionStatus::Cancelled: return "cancelled";
   }
   return "queued";
 }
 
+bool hasEnded(ExecutionStatus status) {
+  return status == ExecutionStatus::Succeeded || status == ExecutionStatus::Failed ||
+         status == ExecutionStatus::Cancelled;
+}
+
 std::optional<ExecutionStatus> executionStatusFromString(const std::string& text) {
-  for (auto status : {ExecutionStatus::Queued, ExecutionStatus::Running, ExecutionStatus::Succeeded,
-                      ExecutionStatus::Failed}) {
+  for (auto status : {ExecutionStatus::Queued, ExecutionStatus::Running, ExecutionStatus::Waiting,
+                      ExecutionStatus::Succeeded, ExecutionStatus::Failed, ExecutionStatus::Cancelled}) {
     if (text == toString(status)) return status;
   }
   return std::nullopt;
@@ -23,6 +30,7 @@ std::optional<ExecutionStatus> executionStatusFromString(const std::string& text
 const char* toString(StepStatus status) {
   switch (status) {
     case StepStatus::Running: return "running";
+    case StepStatus::Waiting: return "waiting";
     case StepStatus::Succeeded: return "succeeded";
     case StepStatus::Failed: return "failed";
   }
@@ -44,7 +52,7 @@ std::string LastStop::describe() const {
 }
 
 std::optional<StepStatus> stepStatusFromString(const std::string& text) {
-  for (auto status : {StepStatus::Running, StepStatus::Succeeded, StepStatus::Failed}) {
+  for (auto status : {StepStatus::Running, StepStatus::Waiting, StepStatus::Succeeded, StepStatus::Failed}) {
     if (text == toString(status)) return status;
   }
   return std::nullopt;

@@ -86,10 +86,17 @@ struct RecoveredExecution {
   int crashes = 0;    ///< Unclean stops it was running during, so far.
 };
 
+/// An execution that waits (a step's delay) and when it resumes.
+struct Wakeup {
+  std::string executionId;
+  TimePoint wakeAt{};
+};
+
 struct RecoveryReport {
   LastStop lastStop;
   std::vector<RecoveredExecution> requeued;  ///< Oldest first; queued again, to run.
   std::vector<AbandonedExecution> abandoned;  ///< Ended failed.
+  std::vector<Wakeup> waiting;  ///< Still waiting: resume each at its time.
 };
 
 /// A deployed instance of an integration.
@@ -103,12 +110,18 @@ struct InstanceRecord {
   TimePoint createdAt{};
 };
 
-enum class ExecutionStatus { Queued, Running, Succeeded, Failed };
+/// queued -> running -> (waiting -> running)* -> succeeded | failed | cancelled
+/// (docs/execution-model.md).
+enum class ExecutionStatus { Queued, Running, Waiting, Succeeded, Failed, Cancelled };
+/// Succeeded, failed or cancelled: nothing changes it any more.
+bool hasEnded(ExecutionStatus status);
 const char* toString(ExecutionStatus status);          ///< "queued", "running", ...
 std::optional<ExecutionStatus> executionStatusFromString(const std::string& text);
 
-enum class StepStatus { Running, Succeeded, Failed };
-const char* toString(StepStatus status);            ///< "running", "succeeded", "failed".
+/// Waiting: the step has its result, but the execution waits (its delay)
+/// before it counts.
+enum class StepStatus { Running, Waiting, Succeeded, Failed };
+const char* toString(StepStatus status);            ///< "running", "waiting", "succeeded", "failed".
 std::optional<StepStatus> stepStatusFromString(const std::string& text);
 
 struct StepRecord {
@@ -154,6 +167,16 @@ struct ExecutionRecord {
   std::vector<LogRecord> logs;    ///< Filled by execution(), empty in listings.
 };
 
+/// A step as resuming an execution needs it: a succeeded step's result goes
+/// into scope instead of running the step again; a waiting one's too, once
+/// `wakeAt` has passed (nullopt: it has already).
+struct RecordedStep {
+  std::string name;
+  StepStatus status = StepStatus::Succeeded;
+  StoredResult result;
+  std::optional<TimePoint> wakeAt;
+};
+
 struct NewExecution {
   std::string id;
   std::string integrationKey;
@@ -162,6 +185,9 @@ struct NewExecution {
   std::string trigger;
   plexus::Json triggerResults;  ///< May hold binary leaves (webhook bodies).
   TimePoint queuedAt{};
+  /// Read back by executionToRun (createExecution ignores them).
+  ExecutionStatus status = ExecutionStatus::Queued;
+  std::optional<TimePoint> startedAt;
 };
 
 /// A schedule fire and the execution it starts, recorded together.
@@ -228,6 +254,16 @@ class Store : public FireLedger {
   virtual void finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                                     const std::optional<std::string>& error,
                                     const std::optional<std::string>& errorStep, Done whenDone) = 0;
+  /// Suspends a running execution: `step` becomes waiting with `result`
+  /// (the result it has once the wait is over), the execution waiting, and
+  /// a wake-up at `wakeAt` is recorded, all in one transaction. Does not
+  /// wait: `whenDone` is called as for finishExecutionLater (arm the timer
+  /// then: a wake-up before the commit would read the execution as running).
+  virtual void suspendExecutionLater(const std::string& executionId, const StepRecord& step,
+                                     const StoredResult& result, TimePoint wakeAt, Done whenDone) = 0;
+  /// A progress write: the waiting execution runs again (its wake-up goes).
+  /// Unlike markRunning, it does not count an attempt.
+  virtual void resumeExecution(const std::string& executionId) = 0;
   /// Returns once every progress write made before it is durable.
   virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run
@@ -241,7 +277,11 @@ class Store : public FireLedger {
   virtual std::optional<NewExecution> executionToRun(const std::string& executionId) = 0;
   virtual std::optional<StoredResult> stepResult(const std::string& executionId,
                                                  const std::string& stepName) = 0;
-  /// Ids of executions that are queued or running, oldest first (for recovery).
+  /// The execution's succeeded and waiting steps with their results, in the
+  /// order they ran: what resuming it puts in scope.
+  virtual std::vector<RecordedStep> recordedSteps(const std::string& executionId) = 0;
+  /// Ids of executions that are queued or running, oldest first (waiting
+  /// ones are not: they resume by their wake-up).
   virtual std::vector<std::string> unfinishedExecutions() = 0;
 
   // Recovery and health.
@@ -251,8 +291,10 @@ class Store : public FireLedger {
   /// for the execution the crash record names (or, without one, for every
   /// execution that was running); ends failed those that reached
   /// policy.maxCrashRestarts, with a log line saying so; sets every other
-  /// unfinished execution back to queued (forgetting its steps, keeping its
-  /// logs). All in one transaction: a backlog of any size costs one commit.
+  /// queued or running execution back to queued, forgetting only the steps
+  /// that were running (recorded results stay: it resumes after them), and
+  /// lists the waiting ones with their wake-ups. All in one transaction: a
+  /// backlog of any size costs one commit.
   /// Reads no payload: an execution that cannot be read fails when a worker
   /// reads it back, and the others still run.
   virtual RecoveryReport recoverUnfinished(const RecoveryPolicy& policy) = 0;

@@ -1,5 +1,7 @@
 #include "util/time.hpp"
 
+#include "util/clock.hpp"
+
 #include <date/date.h>
 
 #include <sstream>
@@ -7,6 +9,11 @@
 namespace plexus::core {
 
 TimePoint nowMs() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
+
+const TimeSource& TimeSource::real() {
+  static const RealTimeSource source;
+  return source;
+}
 
 std::string formatIsoMs(TimePoint t) { return date::format("%FT%TZ", t); }
 

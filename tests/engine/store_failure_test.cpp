@@ -52,6 +52,12 @@ class FailingEnds final : public Store {
                        const std::optional<std::string>& step) override {
     real_.finishExecution(id, s, t, e, step);
   }
+  void suspendExecutionLater(const std::string& id, const StepRecord& s, const StoredResult& r, TimePoint at,
+                             Done whenDone) override {
+    real_.suspendExecutionLater(id, s, r, at, std::move(whenDone));
+  }
+  void resumeExecution(const std::string& id) override { real_.resumeExecution(id); }
+  std::vector<RecordedStep> recordedSteps(const std::string& id) override { return real_.recordedSteps(id); }
   void flush() override { real_.flush(); }
   void resetForRetry(const std::string& id) override { real_.resetForRetry(id); }
   std::optional<ExecutionRecord> execution(const std::string& id) override { return real_.execution(id); }

@@ -24,8 +24,9 @@
 
 /// Bumped whenever a public SDK type changes layout or meaning, or the way
 /// the tag is carried changes. 2: the tag moved into the .note.plexus ELF
-/// note and gained the build-setting fields below.
-#define PLEXUS_SDK_ABI_VERSION 2
+/// note and gained the build-setting fields below. 3: Result may hold a
+/// DelayedResult (Result::afterDelay).
+#define PLEXUS_SDK_ABI_VERSION 3
 
 #define PLEXUS_STRINGIFY_IMPL(x) #x
 #define PLEXUS_STRINGIFY(x) PLEXUS_STRINGIFY_IMPL(x)
@@ -109,7 +110,7 @@
   "pointer-size=" PLEXUS_STRINGIFY(__SIZEOF_POINTER__) ";byte-order=" PLEXUS_ABI_BYTE_ORDER
 
 /// The full tag, e.g.
-/// "plexus-sdk-abi=2;cxx=itanium;stdlib=libstdc++;cxx11-abi=1;glibcxx-debug=0;
+/// "plexus-sdk-abi=3;cxx=itanium;stdlib=libstdc++;cxx11-abi=1;glibcxx-debug=0;
 ///  nlohmann-json=3.11;json-diagnostics=0;json-legacy-discarded-compare=0;
 ///  pointer-size=8;byte-order=little" (one line). The runtime compares it
 /// field by field and names the fields that differ.

@@ -1,6 +1,7 @@
 // plexus::Result: what an action's perform function returns.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,8 +24,17 @@ struct StatusResult {
   std::optional<Json> body;
 };
 
+/// A result the step has only once a wait is over (Result::afterDelay).
+struct DelayedResult {
+  /// How long the execution waits before the step has `value`; 0 or more.
+  std::chrono::milliseconds delay{0};
+  /// The step's data result once the wait is over.
+  Json value;
+};
+
 /// The outcome of one action call: data for later steps (a JSON value, or a
-/// binary Json made with makeBinary), or a StatusResult that stops the run.
+/// binary Json made with makeBinary), a StatusResult that stops the run, or
+/// a DelayedResult: data that the step has after a wait.
 class Result {
  public:
   /// Data result (implicit so `return Json(...)` reads naturally).
@@ -34,15 +44,28 @@ class Result {
 
   /// A null data result.
   static Result null() { return Result(Json()); }
+  /// "This step's result is `value`, once `delay` has passed." The execution
+  /// waits without holding a thread (its state is `waiting`, with a wake-up
+  /// time in the store, so the wait survives a restart), then goes on with
+  /// `value` as this step's result. How `delay.sleep` waits. Under
+  /// plexus::testing the result is returned as it is, without waiting.
+  static Result afterDelay(std::chrono::milliseconds delay, Json value) {
+    return Result(DelayedResult{delay, std::move(value)});
+  }
+  /// A delayed result (see afterDelay).
+  Result(DelayedResult delayed) : value_(std::move(delayed)) {}  // NOLINT
 
   bool isStatus() const { return std::holds_alternative<StatusResult>(value_); }
-  /// The data; throws std::bad_variant_access for a status result.
+  bool isDelayed() const { return std::holds_alternative<DelayedResult>(value_); }
+  /// The data; throws std::bad_variant_access for another kind.
   const Json& data() const { return std::get<Json>(value_); }
-  /// The status; throws std::bad_variant_access for a data result.
+  /// The status; throws std::bad_variant_access for another kind.
   const StatusResult& status() const { return std::get<StatusResult>(value_); }
+  /// The delayed result; throws std::bad_variant_access for another kind.
+  const DelayedResult& delayed() const { return std::get<DelayedResult>(value_); }
 
  private:
-  std::variant<Json, StatusResult> value_;
+  std::variant<Json, StatusResult, DelayedResult> value_;
 };
 
 }  // namespace plexus
