@@ -358,13 +358,15 @@ TEST_CASE_METHOD(ModelFixture, "shutdown gives running steps the grace, then lea
   REQUIRE(reaches(id, ExecutionStatus::Running));
   std::optional<ExecutionOutcome> told;
   engine->whenFinished(id, [&](const ExecutionOutcome& outcome) { told = outcome; });
+  std::atomic<bool> stopped{false};
   std::thread advance([&] {  // the grace and the abandon grace pass on the simulated clock
-    for (int i = 0; i < 200 && !told; ++i) {
+    for (int i = 0; i < 200 && !stopped; ++i) {
       std::this_thread::sleep_for(milliseconds(10));
       clock.advance(milliseconds(100));
     }
   });
   int leftBehind = engine->stop(milliseconds(2000));
+  stopped = true;
   advance.join();
   CHECK(leftBehind == 1);
   REQUIRE(told);
