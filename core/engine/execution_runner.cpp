@@ -154,7 +154,7 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
         // Woken early by the execution's deadline (see wakeAt below).
         control.requestStop(StopReason::TimedOut, clock_.steadyNow());
         std::string message = stopMessage(StopReason::TimedOut, integration);
-        StepRecord record{step.name, step.component, step.action, StepStatus::Failed, clock_.now(), clock_.now(),
+        StepRecord record{step.name, step.component, step.action, StepStatus::Failed, done.startedAt, clock_.now(),
                           message};
         store_.recordStepFinished(request.executionId, record, std::nullopt);
         store_.appendLog(request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
@@ -163,7 +163,7 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
       if (done.status == StepStatus::Waiting) {
         // Its wait is over (the wake-up brought us here, or a restart after
         // it): the pending result becomes the step's.
-        StepRecord record{step.name, step.component, step.action, StepStatus::Succeeded, clock_.now(),
+        StepRecord record{step.name, step.component, step.action, StepStatus::Succeeded, done.startedAt,
                           clock_.now(), {}};
         store_.recordStepFinished(request.executionId, record, done.result);
       } else {

@@ -836,19 +836,21 @@ std::vector<RecordedStep> SqliteStore::recordedSteps(const std::string& executio
     struct Row {
       std::string name, status, kind, text;
       std::optional<TimePoint> wakeAt;
+      TimePoint startedAt;
     };
     std::vector<Row> rows;
     {
       auto db = readers_->acquire();
       ReadTransaction snapshot(*db);
       auto query = db->prepare(
-          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at FROM steps s "
+          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at, s.started_at FROM steps s "
           "LEFT JOIN wakeups w ON w.execution_id = s.execution_id AND s.status = 'waiting' "
           "WHERE s.execution_id = ?1 AND s.status IN ('succeeded', 'waiting') AND s.result_kind IS NOT NULL "
           "ORDER BY s.seq");
       query->bind(1, executionId);
       while (query->step())
-        rows.push_back(Row{query->text(0), query->text(1), query->text(2), query->text(3), query->optionalTime(4)});
+        rows.push_back(Row{query->text(0), query->text(1), query->text(2), query->text(3), query->optionalTime(4),
+                           query->time(5)});
     }
     // Decoded outside the snapshot: results may read blob files.
     std::vector<RecordedStep> steps;
@@ -858,6 +860,7 @@ std::vector<RecordedStep> SqliteStore::recordedSteps(const std::string& executio
       step.status = row.status == "waiting" ? StepStatus::Waiting : StepStatus::Succeeded;
       step.result = decodeResult(row.kind, row.text);
       step.wakeAt = row.wakeAt;
+      step.startedAt = row.startedAt;
       steps.push_back(std::move(step));
     }
     return steps;

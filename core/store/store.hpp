@@ -175,6 +175,7 @@ struct RecordedStep {
   StepStatus status = StepStatus::Succeeded;
   StoredResult result;
   std::optional<TimePoint> wakeAt;
+  TimePoint startedAt{};
 };
 
 struct NewExecution {

@@ -154,6 +154,8 @@ TEST_CASE_METHOD(ModelFixture, "a delayed step suspends the execution without a 
   REQUIRE(engine->waitFor(second, std::chrono::seconds(10)));
   auto done = record(first);
   CHECK(done.steps[1].status == StepStatus::Succeeded);
+  REQUIRE(done.steps[1].endedAt);
+  CHECK(*done.steps[1].endedAt - done.steps[1].startedAt >= milliseconds(60000));  // its start is kept
   CHECK(store->stepResult(first, "pause")->data == Json{{"waited", 60000}});
   CHECK(done.attempts == 1);  // resuming is not another attempt
   CHECK(sideEffects == 4);
