@@ -43,11 +43,17 @@ class Context {
   virtual const Json& configVars() const = 0;
   /// Appends a line to the execution's log (shown by the API and `plexus run`).
   virtual void log(LogLevel level, const std::string& message) = 0;
-  /// When the run must stop. An action that waits (sleep, HTTP) should not
-  /// wait past it; time_point::max() when there is no deadline.
+  /// When this step must stop: the earlier of the step's `timeoutMs` and
+  /// the execution's `execution.timeoutMs`; time_point::max() when there is
+  /// none. An action that waits (a slow call) should not wait past it. To
+  /// wait for a while without holding a thread, return
+  /// Result::afterDelay instead of sleeping.
   virtual std::chrono::steady_clock::time_point deadline() const = 0;
-  /// True once the runtime wants the run to stop (shutdown, timeout). Long
-  /// actions should check it and return or throw early.
+  /// True once the runtime wants the step to stop: its deadline passed, the
+  /// execution was cancelled (POST /api/executions/ID/cancel), or the server
+  /// is shutting down. Long actions should check it and return or throw
+  /// early: an action still running 1 s after that is given up (the
+  /// execution goes on without it, and what it returns is dropped).
   virtual bool cancelled() const = 0;
 };
 
