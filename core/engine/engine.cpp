@@ -108,11 +108,14 @@ void Engine::enqueue(ExecutionRequest request) {
   }
   if (inMemory) {
     auto shared = std::make_shared<ExecutionRequest>(std::move(request));
-    pool_->post([this, shared] { runExecution(std::move(*shared), Start::First, ""); });
+    pool_->post([this, shared] {
+      countTaken(false);
+      runExecution(std::move(*shared), Start::First, "");
+    });
   } else {
     std::string id = request.executionId;
     pool_->post([this, id] {
-      countTaken();
+      countTaken(true);
       runStored(id, "", Start::First);
     });
   }
@@ -126,14 +129,15 @@ void Engine::enqueueStored(const std::string& executionId, std::string note, Sta
     ++deferred_;
   }
   pool_->post([this, executionId, note = std::move(note), start] {
-    countTaken();
+    countTaken(true);
     runStored(executionId, note, start);
   });
 }
 
-void Engine::countTaken() {
+void Engine::countTaken(bool deferred) {
   std::lock_guard<std::mutex> lock(mutex_);
-  --deferred_;
+  --queued_;
+  if (deferred) --deferred_;
 }
 
 std::size_t Engine::deferredCount() const {
@@ -168,22 +172,13 @@ void Engine::runStored(const std::string& executionId, const std::string& note, 
     record = store_.executionToRun(executionId);
     if (!record) throw StoreError("the execution is missing from the store");
   } catch (const StoreUnavailable&) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --queued_;
-    }
     return park(executionId, std::current_exception());
   } catch (const std::exception& error) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --queued_;
-    }
     return endWithout(executionId, ExecutionStatus::Failed,
                       std::string("cannot be read back from the store: ") + error.what());
   }
   if (hasEnded(record->status)) {  // cancelled while it waited or was queued
     std::lock_guard<std::mutex> lock(mutex_);
-    --queued_;
     cancelRequested_.erase(executionId);
     return;
   }
@@ -192,17 +187,9 @@ void Engine::runStored(const std::string& executionId, const std::string& note, 
   try {
     instance = store_.instance(record->instanceId);
   } catch (const StoreError&) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --queued_;
-    }
     return park(executionId, std::current_exception());
   }
   if (!integration || !instance) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      --queued_;
-    }
     std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
                                    : "instance '" + record->instanceId + "' no longer exists";
     return endWithout(executionId, ExecutionStatus::Failed,
@@ -218,7 +205,6 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
   auto control = std::make_shared<ExecutionControl>(executionId);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    --queued_;
     if (draining_) return;  // It stays unfinished in the store and runs after the restart.
     if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it
     running_.emplace(executionId, control);
@@ -280,7 +266,7 @@ void Engine::recordSuspend(const std::string& executionId, const StepRecord& ste
         }
         return park(executionId, failure);
       }
-      timers_->at(wakeAt, [this, executionId, wakeAt] { wakeUp(executionId, wakeAt); });
+      timers_->at(wakeAt, [this, executionId] { wakeUp(executionId); });
     });
   } catch (const StoreError&) {
     {
@@ -291,7 +277,7 @@ void Engine::recordSuspend(const std::string& executionId, const StepRecord& ste
   }
 }
 
-void Engine::wakeUp(const std::string& executionId, TimePoint /*wakeAt*/) {
+void Engine::wakeUp(const std::string& executionId) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     --sleeping_;
@@ -337,10 +323,6 @@ void Engine::retryParked(const Parked& parked) {
     return park(parked.executionId, std::current_exception(), next);  // still failing: try again later
   }
   logger().information("execution %s: running it again now that the store can record it", parked.executionId);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++queued_;
-  }
   runStored(parked.executionId,
             "the store could not record this execution's progress (" + parked.cause +
                 "); running it again from its first step",
@@ -545,7 +527,7 @@ RecoveryReport Engine::recoverUnfinished(const RecoveryPolicy& policy) {
       ++sleeping_;
     }
     std::string id = wakeup.executionId;
-    timers_->at(wakeup.wakeAt, [this, id, at = wakeup.wakeAt] { wakeUp(id, at); });
+    timers_->at(wakeup.wakeAt, [this, id] { wakeUp(id); });
   }
   return report;
 }

@@ -169,7 +169,8 @@ class Engine {
   /// Queues a task that runs the execution (in memory) or reads it back.
   void enqueue(ExecutionRequest request);
   void enqueueStored(const std::string& executionId, std::string note, Start start);
-  void countTaken();  // a queued id was taken by a worker
+  /// A worker took a queued execution (`deferred`: one queued as its id).
+  void countTaken(bool deferred);
   /// Runs one slice of an execution on a worker and records how it ended.
   void runExecution(ExecutionRequest request, Start start, const std::string& note);
   /// Reads an execution back from the store and runs it; ends it failed
@@ -184,7 +185,7 @@ class Engine {
   /// Posts the wait; arms the wake-up once it is durable.
   void recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,
                      TimePoint wakeAt);
-  void wakeUp(const std::string& executionId, TimePoint wakeAt);
+  void wakeUp(const std::string& executionId);
   void finish(const ExecutionOutcome& outcome);
   /// Ends an execution that did not run (cancelled, unreadable...) and tells its waiters.
   void endWithout(const std::string& executionId, ExecutionStatus status, const std::string& message);
