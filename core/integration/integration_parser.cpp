@@ -177,7 +177,10 @@ std::optional<long long> IntegrationParser::timeoutMs(const YamlEntry& entry, co
   Json value = entry.value.IsScalar() ? yamlScalarToJson(entry.value) : Json();
   if (value.is_number_integer() && value.get<long long>() >= 1 && value.get<long long>() <= kMaxTimeoutMs)
     return value.get<long long>();
-  std::string found = entry.value.IsScalar() ? describeValue(value) : describeNode(entry.value);
+  // A number out of range is shown as written; anything else by its kind.
+  std::string found = !entry.value.IsScalar() ? describeNode(entry.value)
+                      : value.is_number()     ? entry.value.Scalar()
+                                              : describeValue(value);
   diagnostics_.error(entry, "'" + what + "' must be a whole number of milliseconds from 1 to " +
                                 std::to_string(kMaxTimeoutMs) + " (30 days), not " + found);
   return std::nullopt;

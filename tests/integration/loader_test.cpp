@@ -167,6 +167,14 @@ TEST_CASE("Keys, schedules and policies are read from the file", "[loader]") {
   SECTION("a synchronous execution") {
     CHECK(load(kHead + "execution: {synchronous: true}\n" + kSteps).synchronous);
   }
+  SECTION("timeouts at their bounds: 1 ms and 30 days") {
+    IntegrationSpec spec = load(kHead + "execution: {timeoutMs: 2592000000}\n" +
+                                "steps:\n  - name: a\n    component: json\n    action: value\n    timeoutMs: 1\n");
+    CHECK(spec.timeoutMs == std::optional<long long>(2592000000LL));
+    REQUIRE(spec.steps.size() == 1);
+    CHECK(spec.steps[0].timeoutMs == std::optional<long long>(1));
+    CHECK_FALSE(load(kHead + kSteps).timeoutMs);
+  }
 }
 
 TEST_CASE("Broken documents are refused with the exact message and position", "[loader][errors]") {
@@ -237,6 +245,14 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
        "f.yaml:5:16: 'synchronous' must be true or false, not a string"},
       {kHead + "execution:\n  synchronous: \"true\"\n" + kSteps,
        "f.yaml:5:16: 'synchronous' must be true or false, not a string (remove the quotes)"},
+      {kHead + "execution:\n  timeoutMs: 0\n" + kSteps,
+       "f.yaml:5:14: 'timeoutMs' must be a whole number of milliseconds from 1 to 2592000000 (30 days), not 0"},
+      {kHead + "execution:\n  timeoutMs: 2592000001\n" + kSteps,
+       "f.yaml:5:14: 'timeoutMs' must be a whole number of milliseconds from 1 to 2592000000 (30 days), not "
+       "2592000001"},
+      {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    timeoutMs: 10s\n",
+       "f.yaml:8:16: 'timeoutMs' must be a whole number of milliseconds from 1 to 2592000000 (30 days), not "
+       "a string"},
       {kHead + "execution:\n  sync: true\n" + kSteps,
        "f.yaml:5:3: unknown key 'sync' in execution (did you mean 'synchronous'?)"},
       // Steps.
