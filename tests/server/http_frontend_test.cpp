@@ -20,7 +20,7 @@ std::string pathOf(const std::string& url) {
 }
 
 std::size_t executionCount(const ServerProcess& server) {
-  return parse(http("GET", server.url() + "/api/executions?limit=1000").body).size();
+  return calledExecutions(server).size();
 }
 
 std::string post(const std::string& path, const std::string& headers) {

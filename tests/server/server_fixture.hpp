@@ -85,6 +85,18 @@ inline std::string webhookUrl(const ServerProcess& server, const std::string& in
   return "";
 }
 
+/// The executions callers started (trigger "webhook" or "manual"), newest
+/// first. The bundled examples include schedules that fire by the wall clock
+/// (every 5 minutes in Chicago business hours, every hour), so a test that
+/// counts executions must leave theirs out or it fails at those minutes.
+inline json calledExecutions(const ServerProcess& server, const std::map<std::string, std::string>& headers = {}) {
+  json all = parse(http("GET", server.url() + "/api/executions?limit=1000", "", headers).body);
+  json called = json::array();
+  for (auto& execution : all)
+    if (execution["trigger"] != "schedule") called.push_back(std::move(execution));
+  return called;
+}
+
 /// Polls GET /api/executions/ID until it has ended; returns it.
 inline json waitForEnd(const ServerProcess& server, const std::string& id, double seconds = 30,
                        const std::map<std::string, std::string>& headers = {}) {
