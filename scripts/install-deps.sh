@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev                    # JSON values everywhere
   catch2                                # tests (v2)
   libhowardhinnant-date-dev tzdata      # IANA time zones for cron schedules
+  libcurl4-openssl-dev                  # the HTTP client (core/io/http_loop: curl multi) and plexus::testing
   curl                                  # tests replay the webhook docs' curl commands
   clang libclang-rt-14-dev              # libFuzzer (clang's runtime) for scripts/fuzz.sh
   "$@"

@@ -8,6 +8,7 @@
 #include "engine/execution_runner.hpp"
 #include "engine/timers.hpp"
 #include "engine/worker_pool.hpp"
+#include "io/http_loop.hpp"
 #include "util/ids.hpp"
 
 namespace plexus::core {
@@ -23,7 +24,8 @@ Engine::Engine(Store& store, const ComponentCatalog& catalog, const IntegrationR
       pool_(std::make_unique<WorkerPool>(WorkerPool::Options{std::max(1, options_.workers),
                                                              std::max(options_.workers, options_.maxWorkers),
                                                              options_.idleWorkerLifetime})),
-      timers_(std::make_unique<Timers>(clock_, options_.tick, [this] { superviseRunning(); })) {}
+      timers_(std::make_unique<Timers>(clock_, options_.tick, [this] { superviseRunning(); })),
+      http_(std::make_unique<HttpLoop>(HttpLoop::Options{options_.maxHttpConnections})) {}
 
 Engine::~Engine() { stop(); }
 
@@ -38,6 +40,7 @@ void Engine::start() {
   }
   pool_->start();
   timers_->start();
+  http_->start();
 }
 
 int Engine::stop(std::chrono::milliseconds grace) {
@@ -56,6 +59,7 @@ int Engine::stop(std::chrono::milliseconds grace) {
     auto giveUp = clock_.steadyNow() + options_.abandonGrace + options_.tick;
     while (!running_.empty() && clock_.steadyNow() < giveUp) clock_.waitUntil(runningChanged_, lock, giveUp);
   }
+  http_->stop();  // what still awaits an answer is told it stopped; it resumes after the restart
   timers_->stop();
   int leftBehind = pool_->stop(std::chrono::milliseconds(100));
   if (leftBehind > 0)
@@ -209,6 +213,14 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
     if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it
     running_.emplace(executionId, control);
   }
+  runSlice(control, [&] {
+    ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
+    return runner.run(std::move(request), start, note, *control);
+  });
+}
+
+void Engine::runSlice(const std::shared_ptr<ExecutionControl>& control, const std::function<Slice()>& produce) {
+  const std::string& executionId = control->executionId();
   auto forget = [&] {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -216,11 +228,9 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
     }
     runningChanged_.notify_all();
   };
-
-  ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
   Slice slice;
   try {
-    slice = runner.run(std::move(request), start, note, *control);
+    slice = produce();
   } catch (const StoreError&) {
     if (control->abandoned()) return WorkerPool::leaveAfterTask();
     forget();
@@ -238,6 +248,7 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
   // An abandoned step's thread touches nothing of the engine: the
   // supervisor ended the execution, and the engine may be gone.
   if (control->abandoned()) return WorkerPool::leaveAfterTask();
+  if (slice.end == Slice::End::AwaitingHttp) return awaitHttp(control, std::move(slice));  // still running
   forget();
   switch (slice.end) {
     case Slice::End::Ended:
@@ -247,8 +258,32 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
       recordSuspend(executionId, slice.waitingStep, slice.pendingResult, slice.wakeAt);
       break;
     case Slice::End::Stopped:
+    case Slice::End::AwaitingHttp:
       break;  // shutting down: it stays running in the store and resumes after the restart
   }
+}
+
+void Engine::awaitHttp(const std::shared_ptr<ExecutionControl>& control, Slice slice) {
+  // The step's deadline as a duration: the loop times the exchange on the
+  // real clock, the engine's deadlines are on the injected one.
+  auto deadlineIn = slice.httpDeadline == std::chrono::steady_clock::time_point::max()
+                        ? std::chrono::milliseconds::max()
+                        : std::chrono::duration_cast<std::chrono::milliseconds>(slice.httpDeadline - clock_.steadyNow());
+  std::shared_ptr<RunState> state = std::move(slice.state);
+  http_->send(
+      std::move(slice.httpRequest), deadlineIn, [control] { return control->stopReason() != StopReason::None; },
+      [this, control, state](plexus::HttpResponse response) {
+        auto answer = std::make_shared<plexus::HttpResponse>(std::move(response));
+        pool_->post([this, control, state, answer] { continueAfterHttp(control, state, std::move(*answer)); });
+      });
+}
+
+void Engine::continueAfterHttp(const std::shared_ptr<ExecutionControl>& control,
+                               const std::shared_ptr<RunState>& state, plexus::HttpResponse response) {
+  runSlice(control, [&] {
+    ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
+    return runner.resume(state, std::move(response), *control);
+  });
 }
 
 void Engine::recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,

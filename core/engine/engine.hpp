@@ -54,14 +54,19 @@ struct ExecutionOutcome {
 };
 
 class ExecutionControl;
+class HttpLoop;
 class Timers;
 class WorkerPool;
+struct RunState;
+struct Slice;
 
 /// Runs executions (docs/execution-model.md): a worker runs an execution's
 /// steps until it ends or a step waits; a waiting execution holds no thread,
-/// only a timer entry, and resumes from the store when it is due. Owns its
-/// worker pool, its timer thread and its queue; borrows the store, catalog
-/// and registry, which must outlive it.
+/// only a timer entry, and resumes from the store when it is due. A step
+/// that returned Result::afterHttp holds no thread either: the HTTP event
+/// loop sends its request and a worker takes the execution on with the
+/// answer. Owns its worker pool, its timer thread, its HTTP loop and its
+/// queue; borrows the store, catalog and registry, which must outlive it.
 ///
 /// Threads: every public method is safe from any thread. Completion
 /// callbacks run on the store's writer thread once the end is durable (or
@@ -91,6 +96,8 @@ class Engine {
     /// How often deadlines and the pool are checked.
     std::chrono::milliseconds tick{100};
     const TimeSource* clock = &TimeSource::real();
+    /// Connections the HTTP event loop keeps open at once (Result::afterHttp).
+    long maxHttpConnections = 4096;
   };
   using Completion = std::function<void(const ExecutionOutcome&)>;
 
@@ -173,6 +180,15 @@ class Engine {
   void countTaken(bool deferred);
   /// Runs one slice of an execution on a worker and records how it ended.
   void runExecution(ExecutionRequest request, Start start, const std::string& note);
+  /// Runs `produce` (a slice of the execution `control` belongs to) and
+  /// acts on how it ended: records the end or the wait, or sends its HTTP
+  /// request (the execution stays running).
+  void runSlice(const std::shared_ptr<ExecutionControl>& control, const std::function<Slice()>& produce);
+  /// Sends the request of a slice that ended AwaitingHttp; the answer goes
+  /// on on a worker (continueAfterHttp).
+  void awaitHttp(const std::shared_ptr<ExecutionControl>& control, Slice slice);
+  void continueAfterHttp(const std::shared_ptr<ExecutionControl>& control, const std::shared_ptr<RunState>& state,
+                         plexus::HttpResponse response);
   /// Reads an execution back from the store and runs it; ends it failed
   /// when it cannot be read or its integration or instance is gone.
   void runStored(const std::string& executionId, const std::string& note, Start start);
@@ -216,6 +232,7 @@ class Engine {
 
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<Timers> timers_;
+  std::unique_ptr<HttpLoop> http_;
 };
 
 }  // namespace plexus::core

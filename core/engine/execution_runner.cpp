@@ -26,6 +26,8 @@ class StepContext : public plexus::Context {
               const SecretRedactor& redactor, const ExecutionControl& control, const TimeSource& clock)
       : store_(store), request_(request), configVars_(configVars), redactor_(redactor), control_(control),
         clock_(clock) {}
+  StepContext(const StepContext&) = delete;
+  StepContext& operator=(const StepContext&) = delete;
 
   void setStep(const std::string& step) { step_ = step; }
 
@@ -103,202 +105,307 @@ std::chrono::steady_clock::time_point executionDeadline(const IntegrationSpec& i
 
 }  // namespace
 
+/// What a slice has in scope. Kept on the heap (the context points into it)
+/// and, while a step awaits its HTTP answer, held by the engine.
+struct RunState {
+  RunState(Store& store, ExecutionRequest executionRequest, const ExecutionControl& control, const TimeSource& clock)
+      : request(std::move(executionRequest)),
+        configVars(effectiveConfigVars(*request.integration, request.instance)),
+        redactor(secretValues(*request.integration, configVars)),
+        context(store, request, configVars, redactor, control, clock) {}
+  RunState(const RunState&) = delete;
+  RunState& operator=(const RunState&) = delete;
+
+  ExecutionRequest request;
+  plexus::Json configVars;
+  SecretRedactor redactor;
+  StepContext context;  // refers to the three above
+  RunStart start = RunStart::First;
+  TimePoint startedAt{};
+  std::shared_ptr<void> prepared;  // held until the execution ends or stops
+  std::unordered_map<std::string, RecordedStep> recorded;
+  plexus::Json scope;
+  std::optional<StoredResult> last;
+  std::size_t next = 0;  // the step being run, or looked at next
+  std::size_t resumedAfter = 0;
+  std::vector<LoadedComponentPtr> keepAlive;
+
+  // The running step (valid while it runs or awaits its exchange).
+  StepRecord record;
+  std::chrono::steady_clock::time_point stepDeadline = std::chrono::steady_clock::time_point::max();
+  LoadedComponentPtr component;
+  const plexus::ActionSpec* action = nullptr;  // in *component
+  plexus::HttpContinuation then;
+
+  const StepSpec& step() const { return request.integration->steps[next]; }
+};
+
+namespace {
+
+/// The slice that ends the execution with `status`.
+Slice ended(RunState& state, ExecutionStatus status, std::optional<std::string> error,
+            std::optional<std::string> errorStep, const TimeSource& clock) {
+  Slice slice;
+  slice.outcome.executionId = state.request.executionId;
+  slice.outcome.status = status;
+  slice.outcome.error = std::move(error);
+  slice.outcome.errorStep = std::move(errorStep);
+  slice.outcome.endedAt = clock.now();
+  slice.outcome.keepAlive = std::move(state.keepAlive);
+  if (status == ExecutionStatus::Succeeded) slice.outcome.result = std::move(state.last);
+  return slice;
+}
+
+Slice stopped() {
+  Slice slice;
+  slice.end = Slice::End::Stopped;
+  return slice;
+}
+
+}  // namespace
+
 Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::string& note,
                            ExecutionControl& control) {
   const IntegrationSpec& integration = *request.integration;
-  Slice slice;
-  ExecutionOutcome& outcome = slice.outcome;
-  outcome.executionId = request.executionId;
-  auto end = [&](ExecutionStatus status, std::string error, std::optional<std::string> errorStep) -> Slice& {
-    outcome.status = status;
-    outcome.error = std::move(error);
-    outcome.errorStep = std::move(errorStep);
-    outcome.endedAt = clock_.now();
-    return slice;
-  };
-
   TimePoint now = clock_.now();
   TimePoint startedAt = request.startedAt && start != Start::First ? *request.startedAt : now;
+  const std::string executionId = request.executionId;
   if (start == Start::AfterWait)
-    store_.resumeExecution(request.executionId);
+    store_.resumeExecution(executionId);
   else
-    store_.markRunning(request.executionId, startedAt);
-  if (!note.empty()) store_.appendLog(request.executionId, LogRecord{now, plexus::LogLevel::Warn, "", note});
+    store_.markRunning(executionId, startedAt);
+  if (!note.empty()) store_.appendLog(executionId, LogRecord{now, plexus::LogLevel::Warn, "", note});
   control.setExecutionDeadline(executionDeadline(integration, startedAt, clock_));
 
-  std::shared_ptr<void> prepared;  // held until the slice ends
+  std::shared_ptr<void> prepared;
   if (prepare_) {
     try {
       prepared = prepare_(request);
     } catch (const std::exception& error) {
-      store_.appendLog(request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", error.what()});
-      return end(ExecutionStatus::Failed, error.what(), std::nullopt);
+      store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", error.what()});
+      Slice slice;
+      slice.outcome.executionId = executionId;
+      slice.outcome.status = ExecutionStatus::Failed;
+      slice.outcome.error = error.what();
+      slice.outcome.endedAt = clock_.now();
+      return slice;
     }
   }
-  std::unordered_map<std::string, RecordedStep> recorded;
+  auto state = std::make_shared<RunState>(store_, std::move(request), control, clock_);
+  state->start = start;
+  state->startedAt = startedAt;
+  state->prepared = std::move(prepared);
   if (start != Start::First)
-    for (RecordedStep& step : store_.recordedSteps(request.executionId)) recorded.emplace(step.name, std::move(step));
+    for (RecordedStep& step : store_.recordedSteps(executionId)) state->recorded.emplace(step.name, std::move(step));
+  state->scope = initialScope(state->request, state->configVars, startedAt);
+  return advance(state, control);
+}
 
-  plexus::Json configVars = effectiveConfigVars(integration, request.instance);
-  std::vector<std::string> secrets = secretValues(integration, configVars);
-  plexus::Json scope = initialScope(request, configVars, startedAt);
-  SecretRedactor redactor(secrets);
-  StepContext context(store_, request, configVars, redactor, control, clock_);
-
-  std::optional<StoredResult> last;
-  std::size_t resumedAfter = 0;
-  for (const StepSpec& step : integration.steps) {
-    if (auto it = recorded.find(step.name); it != recorded.end()) {
+Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
+  RunState& run = *state;
+  const IntegrationSpec& integration = *run.request.integration;
+  const std::string& executionId = run.request.executionId;
+  for (; run.next < integration.steps.size(); ++run.next) {
+    const StepSpec& step = run.step();
+    if (auto it = run.recorded.find(step.name); it != run.recorded.end()) {
       RecordedStep& done = it->second;
       if (done.status == StepStatus::Waiting && clock_.steadyNow() >= control.executionDeadline()) {
-        // Woken early by the execution's deadline (see wakeAt below).
+        // Woken early by the execution's deadline (see wakeAt in settle).
         control.requestStop(StopReason::TimedOut, clock_.steadyNow());
         std::string message = stopMessage(StopReason::TimedOut, integration);
         StepRecord record{step.name, step.component, step.action, StepStatus::Failed, done.startedAt, clock_.now(),
                           message};
-        store_.recordStepFinished(request.executionId, record, std::nullopt);
-        store_.appendLog(request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
-        return end(ExecutionStatus::Failed, message, step.name);
+        store_.recordStepFinished(executionId, record, std::nullopt);
+        store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
+        return ended(run, ExecutionStatus::Failed, message, step.name, clock_);
       }
       if (done.status == StepStatus::Waiting) {
         // Its wait is over (the wake-up brought us here, or a restart after
         // it): the pending result becomes the step's.
         StepRecord record{step.name, step.component, step.action, StepStatus::Succeeded, done.startedAt,
                           clock_.now(), {}};
-        store_.recordStepFinished(request.executionId, record, done.result);
+        store_.recordStepFinished(executionId, record, done.result);
       } else {
-        ++resumedAfter;
+        ++run.resumedAfter;
       }
-      scope["steps"][step.name]["results"] =
+      run.scope["steps"][step.name]["results"] =
           done.result.isStatus ? statusAsJson(done.result.status) : done.result.data;
-      last = std::move(done.result);
-      if (last->isStatus) break;
+      run.last = std::move(done.result);
+      if (run.last->isStatus) break;
       continue;
     }
-    if (resumedAfter > 0 && start == Start::Again) {
-      store_.appendLog(request.executionId,
+    if (run.resumedAfter > 0 && run.start == Start::Again) {
+      store_.appendLog(executionId,
                        LogRecord{clock_.now(), plexus::LogLevel::Info, "",
                                  "resuming at step '" + step.name + "': the results of the " +
-                                     std::to_string(resumedAfter) + " step(s) before it were recorded and are "
+                                     std::to_string(run.resumedAfter) + " step(s) before it were recorded and are "
                                      "not computed again"});
-      resumedAfter = 0;
+      run.resumedAfter = 0;
     }
     if (StopReason reason = control.stopReason(); reason != StopReason::None) {
-      if (reason == StopReason::ShuttingDown) {
-        slice.end = Slice::End::Stopped;
-        return slice;
-      }
-      return end(statusFor(reason), stopMessage(reason, integration), std::nullopt);
+      if (reason == StopReason::ShuttingDown) return stopped();
+      return ended(run, statusFor(reason), stopMessage(reason, integration), std::nullopt, clock_);
     }
     if (clock_.steadyNow() >= control.executionDeadline()) {
       control.requestStop(StopReason::TimedOut, clock_.steadyNow());
       std::string message = stopMessage(StopReason::TimedOut, integration);
-      store_.appendLog(request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", message});
-      return end(ExecutionStatus::Failed, message, std::nullopt);
+      store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", message});
+      return ended(run, ExecutionStatus::Failed, message, std::nullopt, clock_);
     }
 
-    StepRecord record{step.name, step.component, step.action, StepStatus::Running, clock_.now(), {}, {}};
-    store_.recordStepStarted(request.executionId, record);
-    context.setStep(step.name);
-    auto stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
-                                       : std::chrono::steady_clock::time_point::max();
+    run.record = StepRecord{step.name, step.component, step.action, StepStatus::Running, clock_.now(), {}, {}};
+    store_.recordStepStarted(executionId, run.record);
+    run.context.setStep(step.name);
+    run.stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
+                                      : std::chrono::steady_clock::time_point::max();
     try {
-      LoadedComponentPtr component = catalog_.find(step.component);
-      if (!component)
+      run.component = catalog_.find(step.component);
+      if (!run.component)
         throw StepError("step '" + step.name + "': component '" + step.component +
                         "' is not loaded (see `plexus components list`)");
-      const plexus::ActionSpec* action = component->spec.action(step.action);
-      if (!action)
-        throw StepError("step '" + step.name + "': component '" + step.component +
-                        "' has no action '" + step.action + "'");
-      outcome.keepAlive.push_back(component);
+      run.action = run.component->spec.action(step.action);
+      if (!run.action)
+        throw StepError("step '" + step.name + "': component '" + step.component + "' has no action '" +
+                        step.action + "'");
+      run.keepAlive.push_back(run.component);
 
       plexus::Inputs inputs;
       try {
-        inputs = action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(scope)
-                                                             : resolveInputs(step.inputs, scope));
+        inputs = run.action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(run.scope)
+                                                               : resolveInputs(step.inputs, run.scope));
       } catch (const std::exception& error) {
         throw StepError("step '" + step.name + "': " + error.what());
       }
-      control.setStepDeadline(stepDeadline);
-      control.stepStarted(record, step.timeoutMs);
+      control.setStepDeadline(run.stepDeadline);
+      control.stepStarted(run.record, step.timeoutMs);
       std::optional<plexus::Result> returned;
       std::exception_ptr thrown;
       try {
-        returned = invokeAction(*component, *action, inputs, context, step.name);
+        returned = invokeAction(*run.component, *run.action, inputs, run.context, step.name);
       } catch (const StepError&) {
         thrown = std::current_exception();
       }
-      if (!control.stepReturned()) {
-        // The supervisor gave up on it and recorded its end: drop what it made.
-        slice.end = Slice::End::Stopped;
-        return slice;
-      }
-      control.setStepDeadline(std::chrono::steady_clock::time_point::max());
-      if (StopReason reason = control.stopReason(); reason == StopReason::ShuttingDown) {
-        slice.end = Slice::End::Stopped;  // not recorded: the step runs again after the restart
-        return slice;
-      } else if (reason != StopReason::None) {
-        throw StepError("step '" + step.name + "': " + stopMessage(reason, integration));
-      }
-      if (step.timeoutMs && clock_.steadyNow() >= stepDeadline)
-        throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
-                        " ms (its timeoutMs)");
-      if (thrown) std::rethrow_exception(thrown);
-      plexus::Result& result = *returned;
-
-      StoredResult stored;
-      if (result.isStatus()) {
-        stored.isStatus = true;
-        stored.status = result.status();
-        if (stored.status.statusCode < 100 || stored.status.statusCode > 599)
-          throw StepError("step '" + step.name + "': statusCode " +
-                          std::to_string(stored.status.statusCode) + " is not between 100 and 599");
-        scope["steps"][step.name]["results"] = statusAsJson(stored.status);
-      } else {
-        const plexus::Json& data = result.isDelayed() ? result.delayed().value : result.data();
-        // A component may build a value deeper than any parser would accept;
-        // copying, storing or serving it would recurse once per level.
-        if (plexus::jsonDepth(data, kMaxResultDepth) > kMaxResultDepth)
-          throw StepError("step '" + step.name + "': the result is nested deeper than " +
-                          std::to_string(kMaxResultDepth) + " levels; return a flatter value");
-        stored.data = data;
-        if (result.isDelayed() && result.delayed().delay > std::chrono::milliseconds::zero()) {
-          if (result.delayed().delay.count() > kMaxDelayMs)
-            throw StepError("step '" + step.name + "': asked to wait " +
-                            std::to_string(result.delayed().delay.count()) + " ms; the longest wait is " +
-                            std::to_string(kMaxDelayMs) + " ms (30 days)");
-          record.status = StepStatus::Waiting;
-          slice.end = Slice::End::Suspended;
-          slice.waitingStep = record;
-          slice.pendingResult = std::move(stored);
-          slice.wakeAt = clock_.now() + result.delayed().delay;
-          if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
-            slice.wakeAt = std::min(slice.wakeAt, startedAt + std::chrono::milliseconds(*integration.timeoutMs));
-          return slice;
-        }
-        scope["steps"][step.name]["results"] = stored.data;
-      }
-      record.status = StepStatus::Succeeded;
-      record.endedAt = clock_.now();
-      store_.recordStepFinished(request.executionId, record, stored);
-      last = std::move(stored);
-      if (last->isStatus) break;  // A status-code result ends the execution here.
+      if (std::optional<Slice> slice = settle(state, std::move(returned), thrown, control)) return std::move(*slice);
     } catch (const std::exception& error) {
-      control.setStepDeadline(std::chrono::steady_clock::time_point::max());
-      std::string message = redactor.redact(error.what());
-      record.status = StepStatus::Failed;
-      record.endedAt = clock_.now();
-      record.error = message;
-      store_.recordStepFinished(request.executionId, record, std::nullopt);
-      context.log(plexus::LogLevel::Error, message);
-      return end(statusFor(control.stopReason()), message, step.name);
+      return failStep(run, error.what(), control);
     }
   }
-  outcome.status = ExecutionStatus::Succeeded;
-  outcome.result = std::move(last);
-  outcome.endedAt = clock_.now();
-  return slice;
+  return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+}
+
+Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpResponse response,
+                              ExecutionControl& control) {
+  RunState& run = *state;
+  const StepSpec& step = run.step();
+  try {
+    if (response.failure == plexus::HttpFailure::Deadline) {
+      // The loop ended the exchange at the step's deadline: the runtime's
+      // verdict, as for a step that returns late (libcurl's timer may fire a
+      // moment before the deadline as this thread's clock sees it).
+      if (step.timeoutMs && run.stepDeadline <= control.executionDeadline())
+        throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
+                        " ms (its timeoutMs)");
+      control.requestStop(StopReason::TimedOut, clock_.steadyNow());
+      throw StepError("step '" + step.name + "': " + stopMessage(StopReason::TimedOut, *run.request.integration));
+    }
+    control.setStepDeadline(run.stepDeadline);
+    control.stepStarted(run.record, step.timeoutMs);
+    plexus::HttpContinuation then = std::move(run.then);
+    std::optional<plexus::Result> returned;
+    std::exception_ptr thrown;
+    try {
+      returned = invokeContinuation(*run.component, *run.action, then, std::move(response), run.context, step.name);
+    } catch (const StepError&) {
+      thrown = std::current_exception();
+    }
+    if (std::optional<Slice> slice = settle(state, std::move(returned), thrown, control)) return std::move(*slice);
+  } catch (const std::exception& error) {
+    return failStep(run, error.what(), control);
+  }
+  ++run.next;
+  return advance(state, control);
+}
+
+std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& state,
+                                             std::optional<plexus::Result> returned, std::exception_ptr thrown,
+                                             ExecutionControl& control) {
+  RunState& run = *state;
+  const IntegrationSpec& integration = *run.request.integration;
+  const StepSpec& step = run.step();
+  if (!control.stepReturned()) return stopped();  // the supervisor gave up on it and recorded its end
+  control.setStepDeadline(std::chrono::steady_clock::time_point::max());
+  if (StopReason reason = control.stopReason(); reason == StopReason::ShuttingDown)
+    return stopped();  // not recorded: the step runs again after the restart
+  else if (reason != StopReason::None)
+    throw StepError("step '" + step.name + "': " + stopMessage(reason, integration));
+  if (step.timeoutMs && clock_.steadyNow() >= run.stepDeadline)
+    throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
+                    " ms (its timeoutMs)");
+  if (thrown) std::rethrow_exception(thrown);
+  plexus::Result& result = *returned;
+
+  if (result.isPendingHttp()) {
+    plexus::PendingHttp& pending = result.pendingHttp();
+    if (!pending.then)
+      throw StepError("step '" + step.name + "': Result::afterHttp was given no continuation");
+    run.then = std::move(pending.then);
+    Slice slice;
+    slice.end = Slice::End::AwaitingHttp;
+    slice.httpRequest = std::move(pending.request);
+    slice.httpDeadline = std::min(run.stepDeadline, control.executionDeadline());
+    slice.state = state;
+    return slice;
+  }
+  StoredResult stored;
+  if (result.isStatus()) {
+    stored.isStatus = true;
+    stored.status = result.status();
+    if (stored.status.statusCode < 100 || stored.status.statusCode > 599)
+      throw StepError("step '" + step.name + "': statusCode " + std::to_string(stored.status.statusCode) +
+                      " is not between 100 and 599");
+    run.scope["steps"][step.name]["results"] = statusAsJson(stored.status);
+  } else {
+    const plexus::Json& data = result.isDelayed() ? result.delayed().value : result.data();
+    // A component may build a value deeper than any parser would accept;
+    // copying, storing or serving it would recurse once per level.
+    if (plexus::jsonDepth(data, kMaxResultDepth) > kMaxResultDepth)
+      throw StepError("step '" + step.name + "': the result is nested deeper than " +
+                      std::to_string(kMaxResultDepth) + " levels; return a flatter value");
+    stored.data = data;
+    if (result.isDelayed() && result.delayed().delay > std::chrono::milliseconds::zero()) {
+      if (result.delayed().delay.count() > kMaxDelayMs)
+        throw StepError("step '" + step.name + "': asked to wait " + std::to_string(result.delayed().delay.count()) +
+                        " ms; the longest wait is " + std::to_string(kMaxDelayMs) + " ms (30 days)");
+      Slice slice;
+      slice.end = Slice::End::Suspended;
+      slice.waitingStep = run.record;
+      slice.waitingStep.status = StepStatus::Waiting;
+      slice.pendingResult = std::move(stored);
+      slice.wakeAt = clock_.now() + result.delayed().delay;
+      if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
+        slice.wakeAt = std::min(slice.wakeAt, run.startedAt + std::chrono::milliseconds(*integration.timeoutMs));
+      return slice;
+    }
+    run.scope["steps"][step.name]["results"] = stored.data;
+  }
+  run.record.status = StepStatus::Succeeded;
+  run.record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, run.record, stored);
+  run.last = std::move(stored);
+  if (run.last->isStatus)  // A status-code result ends the execution here.
+    return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+  return std::nullopt;
+}
+
+Slice ExecutionRunner::failStep(RunState& run, const std::string& error, ExecutionControl& control) {
+  control.setStepDeadline(std::chrono::steady_clock::time_point::max());
+  std::string message = run.redactor.redact(error);
+  run.record.status = StepStatus::Failed;
+  run.record.endedAt = clock_.now();
+  run.record.error = message;
+  store_.recordStepFinished(run.request.executionId, run.record, std::nullopt);
+  run.context.log(plexus::LogLevel::Error, message);
+  return ended(run, statusFor(control.stopReason()), message, run.step().name, clock_);
 }
 
 }  // namespace plexus::core

@@ -13,15 +13,15 @@ std::string origin(const LoadedComponent& component, const plexus::ActionSpec& a
                    const std::string& stepName) {
   return "step '" + stepName + "': action '" + component.spec.key + "." + action.key + "'";
 }
-}  // namespace
 
-plexus::Result invokeAction(const LoadedComponent& component, const plexus::ActionSpec& action,
-                            const plexus::Inputs& inputs, plexus::Context& context,
-                            const std::string& stepName) {
-  // Named for the fatal-signal handler while the component's code runs.
+/// Runs `call` (the component's code) with the step named for the
+/// fatal-signal handler, turning whatever it throws into a StepError.
+template <typename Call>
+plexus::Result atBoundary(const LoadedComponent& component, const plexus::ActionSpec& action,
+                          plexus::Context& context, const std::string& stepName, Call call) {
   CurrentStep running(context.executionId(), stepName, component.spec.key, action.key);
   try {
-    return action.perform(inputs, context);
+    return call();
   } catch (const std::exception& error) {
     throw StepError(origin(component, action, stepName) + " failed: " + error.what());
   } catch (...) {
@@ -29,6 +29,20 @@ plexus::Result invokeAction(const LoadedComponent& component, const plexus::Acti
     throw StepError(origin(component, action, stepName) +
                     " threw something that is not a std::exception");
   }
+}
+}  // namespace
+
+plexus::Result invokeAction(const LoadedComponent& component, const plexus::ActionSpec& action,
+                            const plexus::Inputs& inputs, plexus::Context& context,
+                            const std::string& stepName) {
+  return atBoundary(component, action, context, stepName, [&] { return action.perform(inputs, context); });
+}
+
+plexus::Result invokeContinuation(const LoadedComponent& component, const plexus::ActionSpec& action,
+                                  const plexus::HttpContinuation& then, plexus::HttpResponse response,
+                                  plexus::Context& context, const std::string& stepName) {
+  return atBoundary(component, action, context, stepName,
+                    [&] { return then(std::move(response), context); });
 }
 
 }  // namespace plexus::core

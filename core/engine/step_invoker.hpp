@@ -23,4 +23,10 @@ plexus::Result invokeAction(const LoadedComponent& component, const plexus::Acti
                             const plexus::Inputs& inputs, plexus::Context& context,
                             const std::string& stepName);
 
+/// Calls an action's HTTP continuation (Result::afterHttp) with `response`,
+/// at the same boundary and with the same messages as invokeAction.
+plexus::Result invokeContinuation(const LoadedComponent& component, const plexus::ActionSpec& action,
+                                  const plexus::HttpContinuation& then, plexus::HttpResponse response,
+                                  plexus::Context& context, const std::string& stepName);
+
 }  // namespace plexus::core

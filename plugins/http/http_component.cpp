@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <Poco/String.h>
 #include <plexus/sdk.hpp>
 #include <plexus_builtin/binary_leaf.hpp>
 #include <plexus_builtin/http_tokens.hpp>
@@ -22,11 +23,11 @@ using plexus::InputType;
 using plexus::Json;
 using plexus::builtin::checkHeaderName;
 using plexus::builtin::findBinary;
-using plexus::builtin::HeaderList;
 using plexus::builtin::headerValue;
 using plexus::builtin::isToken;
-using plexus::builtin::HttpRequest;
-using plexus::builtin::HttpResponse;
+using plexus::HttpHeaders;
+using plexus::HttpRequest;
+using plexus::HttpResponse;
 
 constexpr double kMaxTimeoutMs = 24.0 * 60 * 60 * 1000;
 
@@ -39,8 +40,8 @@ std::string methodFrom(const Inputs& inputs) {
   return method;
 }
 
-HeaderList headersFrom(const Inputs& inputs) {
-  HeaderList headers;
+HttpHeaders headersFrom(const Inputs& inputs) {
+  HttpHeaders headers;
   if (!inputs.has("headers")) return headers;
   const Json& given = inputs.json("headers");
   if (!given.is_object())
@@ -53,27 +54,35 @@ HeaderList headersFrom(const Inputs& inputs) {
   return headers;
 }
 
-/// Fills the request's body and default content type from the body input:
-/// binary as its bytes and type, a string as UTF-8 text, anything else as
-/// JSON.
+bool hasHeader(const HttpHeaders& headers, const char* wanted) {
+  for (const auto& [name, value] : headers)
+    if (Poco::icompare(name, std::string(wanted)) == 0) return true;
+  return false;
+}
+
+/// Fills the request's body and, unless a header gives one, its
+/// Content-Type from the body input: binary as its bytes and type, a string
+/// as UTF-8 text, anything else as JSON.
 void setBody(const Inputs& inputs, HttpRequest& request) {
   if (!inputs.has("body")) return;
   const Json& body = inputs.json("body");
+  std::string contentType;
   if (body.is_binary()) {
     const plexus::Binary& bytes = plexus::asBinary(body);
     request.body = std::string(bytes.view());
-    request.bodyContentType = bytes.contentType();
+    contentType = bytes.contentType();
   } else if (body.is_string()) {
     request.body = body.get<std::string>();
-    request.bodyContentType = "text/plain; charset=utf-8";
+    contentType = "text/plain; charset=utf-8";
   } else {
     if (auto where = findBinary(body))
       throw std::invalid_argument("input 'body' holds binary data at '" + *where +
                                   "', which a JSON body cannot carry: send the binary alone as the body, or "
                                   "convert it with binary.toBase64 first");
     request.body = body.dump();
-    request.bodyContentType = "application/json";
+    contentType = "application/json";
   }
+  if (!hasHeader(request.headers, "Content-Type")) request.headers.emplace_back("Content-Type", contentType);
 }
 
 std::chrono::milliseconds timeoutFrom(const Inputs& inputs) {
@@ -90,6 +99,7 @@ HttpRequest requestFrom(const Inputs& inputs) {
   request.url = inputs.string("url");
   plexus::builtin::checkUrl(request.url);
   request.headers = headersFrom(inputs);
+  if (!hasHeader(request.headers, "User-Agent")) request.headers.emplace_back("User-Agent", "Plexus-http/1.1.0");
   setBody(inputs, request);
   request.timeout = timeoutFrom(inputs);
   return request;
@@ -122,7 +132,8 @@ bool isJsonType(const std::string& type) {
 /// the log: failing the step would hide the server's (often useful) text.
 Json typedBody(const HttpResponse& response, plexus::Context& context) {
   if (response.body.empty()) return Json();
-  const std::string type = mediaType(response.contentType);
+  const std::string contentType = response.header("content-type");
+  const std::string type = mediaType(contentType);
   if (isJsonType(type)) {
     try {
       // Bounded: a hostile upstream cannot send JSON nested deep enough to overflow the stack.
@@ -135,14 +146,13 @@ Json typedBody(const HttpResponse& response, plexus::Context& context) {
     }
   }
   if (type.rfind("text/", 0) == 0) return response.body;
-  return plexus::makeBinary(response.body,
-                            response.contentType.empty() ? "application/octet-stream" : response.contentType);
+  return plexus::makeBinary(response.body, contentType.empty() ? "application/octet-stream" : contentType);
 }
 
 /// Lower-cased name → value; a repeated header's values are joined with
 /// ", " (RFC 9110 §5.3), so every value is a string as in the trigger's
 /// headers.
-Json headersJson(const HeaderList& headers) {
+Json headersJson(const HttpHeaders& headers) {
   Json object = Json::object();
   for (const auto& [name, value] : headers) {
     auto it = object.find(name);
@@ -152,11 +162,15 @@ Json headersJson(const HeaderList& headers) {
   return object;
 }
 
-plexus::Result request(const Inputs& inputs, plexus::Context& context) {
-  const HttpResponse response = plexus::builtin::sendHttpRequest(requestFrom(inputs), context);
-  return Json{{"status", response.status},
-              {"headers", headersJson(response.headers)},
-              {"body", typedBody(response, context)}};
+/// Holds no thread while the server answers: the runtime sends each hop
+/// (Result::afterHttp) and calls back with its response.
+plexus::Result request(const Inputs& inputs, plexus::Context&) {
+  return plexus::builtin::sendFollowingRedirects(
+      requestFrom(inputs), [](const HttpResponse& response, plexus::Context& context) -> plexus::Result {
+        return Json{{"status", response.status},
+                    {"headers", headersJson(response.headers)},
+                    {"body", typedBody(response, context)}};
+      });
 }
 
 plexus::ActionSpec requestAction() {
@@ -177,6 +191,6 @@ plexus::ActionSpec requestAction() {
 }  // namespace
 
 PLEXUS_COMPONENT(registrar) {
-  registrar.add({"http", "1.0.0", "Calls HTTP(S) APIs and returns their status, headers and body.",
+  registrar.add({"http", "1.1.0", "Calls HTTP(S) APIs and returns their status, headers and body.",
                  {requestAction()}});
 }

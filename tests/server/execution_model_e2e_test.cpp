@@ -4,6 +4,7 @@
 // within its grace and answers the synchronous caller.
 #include "server_fixture.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -21,13 +22,14 @@ using namespace plexus::testing_support;
 
 namespace {
 
-/// A local upstream that counts the requests to each path; /hang answers
-/// only when the test ends (a partner API that never replies).
+/// A local upstream that counts the requests to each path and how many it
+/// answers at once; /slow answers after 500 ms, /hang only when the test
+/// ends (a partner API that never replies).
 class CountingUpstream {
  public:
   CountingUpstream() : socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
     auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(16);
+    params->setMaxThreads(128);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket_, params);
     server_->start();
   }
@@ -42,6 +44,7 @@ class CountingUpstream {
     std::lock_guard<std::mutex> lock(mutex_);
     return hits_[path];
   }
+  int mostAtOnce() const { return mostAtOnce_; }
 
  private:
   struct Handler : Poco::Net::HTTPRequestHandler {
@@ -50,9 +53,12 @@ class CountingUpstream {
       {
         std::lock_guard<std::mutex> lock(up.mutex_);
         ++up.hits_[request.getURI()];
+        up.mostAtOnce_ = std::max(up.mostAtOnce_.load(), ++up.atOnce_);
       }
       if (request.getURI() == "/hang")
         for (int i = 0; i < 3000 && !up.done_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (request.getURI() == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      --up.atOnce_;
       response.setContentType("application/json");
       response.send() << "{\"ok\":true}";
     }
@@ -71,6 +77,8 @@ class CountingUpstream {
   std::mutex mutex_;
   std::map<std::string, int> hits_;
   std::atomic<bool> done_{false};
+  std::atomic<int> atOnce_{0};
+  std::atomic<int> mostAtOnce_{0};
 };
 
 json execution(const ServerProcess& server, const std::string& id) {
@@ -183,4 +191,38 @@ steps:
   REQUIRE_FALSE(id.empty());
   CHECK(parse(reply.body)["executionId"] == id);
   CHECK_THAT(parse(reply.body)["error"].get<std::string>(), Catch::Contains("resumes after the restart"));
+}
+
+TEST_CASE("with one worker thread, 64 executions wait on a slow upstream at once (http.request holds no thread)",
+          "[server][execution][http][e2e]") {
+  CountingUpstream upstream;
+  ServerFolders folders;
+  writeFile(folders.integrations.file("slow-upstream.yaml"), R"(name: Slow Upstream
+trigger: { webhook: {} }
+steps:
+  - name: call
+    component: http
+    action: request
+    inputs: { url: ")" + upstream.url("/slow") + R"(" }
+)");
+  ServerProcess server(folders.integrations.path(), folders.data.path(),
+                       std::vector<std::string>{"--workers", "1", "--max-workers", "1"});
+  std::string url = webhookUrl(server, "slow-upstream");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 64; ++i) {
+    HttpResult accepted = http("POST", url, "{}", jsonBody());
+    REQUIRE(accepted.status == 200);
+    ids.push_back(parse(accepted.body)["executionId"]);
+  }
+  for (const auto& id : ids) {
+    json ended = waitForEnd(server, id, 60);
+    CHECK(ended["status"] == "succeeded");
+  }
+  CHECK(upstream.hits("/slow") == 64);
+  // A step that held its thread would have let one request at a time through.
+  CHECK(upstream.mostAtOnce() >= 32);
+  HttpResult result = http("GET", server.url() + "/executions/" + ids.front() + "/result");
+  REQUIRE(result.status == 200);
+  CHECK(parse(result.body)["status"] == 200);
+  CHECK(parse(result.body)["body"] == json{{"ok", true}});
 }

@@ -25,8 +25,9 @@
 /// Bumped whenever a public SDK type changes layout or meaning, or the way
 /// the tag is carried changes. 2: the tag moved into the .note.plexus ELF
 /// note and gained the build-setting fields below. 3: Result may hold a
-/// DelayedResult (Result::afterDelay).
-#define PLEXUS_SDK_ABI_VERSION 3
+/// DelayedResult (Result::afterDelay). 4: Result may hold a PendingHttp
+/// (Result::afterHttp).
+#define PLEXUS_SDK_ABI_VERSION 4
 
 #define PLEXUS_STRINGIFY_IMPL(x) #x
 #define PLEXUS_STRINGIFY(x) PLEXUS_STRINGIFY_IMPL(x)

@@ -16,6 +16,7 @@
 #include "plexus/component.hpp"
 #include "plexus/context.hpp"
 #include "plexus/export.hpp"
+#include "plexus/http.hpp"
 #include "plexus/json_parse.hpp"
 #include "plexus/result.hpp"
 #include "plexus/value.hpp"

@@ -13,7 +13,9 @@
 //
 // Inputs are checked and defaulted by ActionSpec::prepareInputs, exactly as
 // the runtime does, so a missing or mistyped input fails here as it would in
-// production.
+// production. A Result::afterHttp is sent for real (through libcurl, as the
+// runtime sends it: link the test with Plexus::testing) and its continuation
+// called, so invoke returns the step's final result.
 #pragma once
 
 #include <chrono>
@@ -22,7 +24,10 @@
 #include <string>
 #include <vector>
 
+#include <curl/curl.h>
+
 #include "plexus/abi.hpp"
+#include "plexus/detail/curl_exchange.hpp"
 #include "plexus/sdk.hpp"
 
 extern "C" void plexus_register_components(plexus::ComponentRegistrar*);
@@ -56,6 +61,35 @@ class FakeContext : public Context {
   bool cancelled() const override { return stop; }
 };
 
+/// Sends `request` as the runtime would, blocking: never past
+/// context.deadline(), and stopping (HttpFailure::Cancelled) within 50 ms
+/// of context.cancelled() turning true.
+inline HttpResponse sendHttp(const HttpRequest& request, const Context& context) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(context.deadline() -
+                                                                          std::chrono::steady_clock::now());
+  const auto [allowed, deadlineFirst] = detail::allowedTime(request, left);
+  detail::CurlExchange exchange(request, allowed, deadlineFirst);
+  if (!exchange.handle()) return exchange.setupFailure();
+  std::unique_ptr<CURLM, CURLMcode (*)(CURLM*)> multi(curl_multi_init(), &curl_multi_cleanup);
+  curl_multi_add_handle(multi.get(), exchange.handle());
+  int running = 1;
+  for (;;) {
+    curl_multi_perform(multi.get(), &running);
+    if (running == 0) break;
+    if (context.cancelled()) {
+      curl_multi_remove_handle(multi.get(), exchange.handle());
+      return exchange.fail(HttpFailure::Cancelled, "the execution was cancelled");
+    }
+    curl_multi_poll(multi.get(), nullptr, 0, 50, nullptr);
+  }
+  CURLcode code = CURLE_OK;
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued))
+    if (message->msg == CURLMSG_DONE) code = message->data.result;
+  curl_multi_remove_handle(multi.get(), exchange.handle());
+  return exchange.finish(code);
+}
+
 /// Collects the components a registration function adds.
 class Harness : private ComponentRegistrar {
  public:
@@ -75,12 +109,19 @@ class Harness : private ComponentRegistrar {
     throw std::invalid_argument("no action '" + component + "." + action + "' registered");
   }
 
-  /// Checks `inputs` against the action's specs, then performs it.
-  /// Exceptions from the action propagate to the test.
+  /// Checks `inputs` against the action's specs, then performs it; a
+  /// Result::afterHttp is sent (sendHttp) and its continuation called, until
+  /// the step has its result. Exceptions from the action propagate to the test.
   Result invoke(const std::string& component, const std::string& actionKey, Json inputs,
                 Context& context) const {
     const ActionSpec& spec = action(component, actionKey);
-    return spec.perform(spec.prepareInputs(std::move(inputs)), context);
+    Result result = spec.perform(spec.prepareInputs(std::move(inputs)), context);
+    while (result.isPendingHttp()) {
+      PendingHttp pending = std::move(result.pendingHttp());
+      HttpResponse response = sendHttp(pending.request, context);
+      result = pending.then(std::move(response), context);
+    }
+    return result;
   }
 
  private:

@@ -1,0 +1,254 @@
+// Steps that wait on HTTP without a thread (Result::afterHttp): the engine's
+// event loop sends the requests to a real local server while the worker
+// pool stays at its size; cancellation, a step's timeoutMs and shutdown end
+// an exchange that is on its way.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+
+#include "engine/engine.hpp"
+#include "loader/static_catalog.hpp"
+#include "store/sqlite_store.hpp"
+#include "util/ids.hpp"
+
+using namespace plexus::core;
+using plexus::Json;
+using std::chrono::milliseconds;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A real HTTP server on 127.0.0.1: `/slow?ms=N` answers "ok" after N ms;
+/// `/hold` answers only once released (or after 10 s). Counts the requests
+/// it is answering at once.
+class Upstream {
+ public:
+  Upstream() : server_(new Factory(*this), pool_, Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)), params()) {
+    server_.start();
+  }
+  ~Upstream() {
+    releaseAll();
+    server_.stopAll(true);
+    pool_.joinAll();
+  }
+  std::string url(const std::string& pathAndQuery) const {
+    return "http://127.0.0.1:" + std::to_string(server_.port()) + pathAndQuery;
+  }
+  int mostAtOnce() const { return mostAtOnce_; }
+  int served() const { return served_; }
+  void releaseAll() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  static Poco::Net::HTTPServerParams* params() {
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(400);
+    params->setMaxQueued(2000);
+    return params;
+  }
+  void answer(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    int now = ++atOnce_;
+    for (int seen = mostAtOnce_; now > seen && !mostAtOnce_.compare_exchange_weak(seen, now);) {
+    }
+    Poco::URI uri(request.getURI());
+    if (uri.getPath() == "/slow") {
+      int ms = std::stoi(uri.getQueryParameters().at(0).second);
+      std::this_thread::sleep_for(milliseconds(ms));
+    } else {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait_for(lock, std::chrono::seconds(10), [&] { return released_; });
+    }
+    --atOnce_;
+    ++served_;
+    response.setContentType("text/plain");
+    response.send() << "ok";
+  }
+  struct Handler : Poco::Net::HTTPRequestHandler {
+    explicit Handler(Upstream& upstream) : upstream(upstream) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+      upstream.answer(request, response);
+    }
+    Upstream& upstream;
+  };
+  struct Factory : Poco::Net::HTTPRequestHandlerFactory {
+    explicit Factory(Upstream& upstream) : upstream(upstream) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new Handler(upstream);
+    }
+    Upstream& upstream;
+  };
+
+  std::atomic<int> atOnce_{0};
+  std::atomic<int> mostAtOnce_{0};
+  std::atomic<int> served_{0};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool released_ = false;
+  Poco::ThreadPool pool_{2, 400};
+  Poco::Net::HTTPServer server_;
+};
+
+/// `t.fetch` GETs `url` `times` times in a row, one exchange after the
+/// other (each continuation sends the next), and returns the bodies.
+plexus::Result fetchNext(std::string url, int left, Json bodies) {
+  plexus::HttpRequest request;
+  request.url = url;
+  return plexus::Result::afterHttp(request, [url, left, bodies](plexus::HttpResponse response,
+                                                                plexus::Context&) mutable -> plexus::Result {
+    if (response.failed()) throw std::runtime_error("GET " + url + " failed: " + response.error);
+    bodies.push_back(response.body);
+    if (left > 1) return fetchNext(url, left - 1, bodies);
+    return plexus::Result(bodies);
+  });
+}
+
+std::vector<plexus::ComponentSpec> components() {
+  using plexus::InputType;
+  plexus::ActionSpec fetch{"fetch", "Fetch", "GETs a URL `times` times",
+                           {{"url", InputType::String, true}, {"times", InputType::Number, false, Json(1)}},
+                           [](const plexus::Inputs& in, plexus::Context&) -> plexus::Result {
+                             return fetchNext(in.string("url"), static_cast<int>(in.number("times")),
+                                              Json::array());
+                           }};
+  return {plexus::ComponentSpec{"t", "1.0.0", "Test actions", {fetch}}};
+}
+
+struct HttpFixture {
+  std::string dir = (fs::temp_directory_path() / ("plexus-http-wait-" + randomId(6))).string();
+  std::unique_ptr<SqliteStore> store = SqliteStore::open(dir);
+  StaticCatalog catalog{components()};
+  IntegrationRegistry registry;
+  std::unique_ptr<Engine> engine;
+  InstanceRecord target{randomId(), "it", "default", true, Json::object(), "", nowMs()};
+  Upstream upstream;
+
+  HttpFixture() { store->saveInstance(target); }
+  ~HttpFixture() {
+    upstream.releaseAll();
+    if (engine) engine->stop();
+    engine.reset();
+    store.reset();
+    fs::remove_all(dir);
+  }
+  void deploy(Json inputs, std::optional<long long> timeoutMs = std::nullopt) {
+    StepSpec step;
+    step.name = "call";
+    step.component = "t";
+    step.action = "fetch";
+    step.inputs = std::move(inputs);
+    step.timeoutMs = timeoutMs;
+    IntegrationSpec spec;
+    spec.key = "it";
+    spec.name = "It";
+    spec.steps = {step};
+    registry.replaceAll({spec});
+  }
+  void startEngine(int workers) {
+    Engine::Options options;
+    options.workers = workers;
+    options.maxWorkers = workers;  // no growth: a thread per waiting step is impossible
+    options.abandonGrace = milliseconds(200);
+    options.tick = milliseconds(20);
+    engine = std::make_unique<Engine>(*store, catalog, registry, options);
+    engine->start();
+  }
+  std::string submit() {
+    std::string id = Engine::newExecutionId();
+    engine->submit({id, registry.find("it"), target, "manual", Json::object()});
+    return id;
+  }
+  bool eventually(const std::function<bool()>& condition, milliseconds within = milliseconds(10000)) {
+    auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return condition();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(HttpFixture, "200 executions wait on a slow API at once with two worker threads",
+                 "[engine][http]") {
+  deploy({{"url", upstream.url("/slow?ms=600")}, {"times", 2}});
+  startEngine(2);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(submit());
+  for (const auto& id : ids) {
+    auto outcome = engine->waitFor(id, std::chrono::seconds(60));
+    REQUIRE(outcome);
+    INFO(outcome->error.value_or(""));
+    REQUIRE(outcome->status == ExecutionStatus::Succeeded);
+    CHECK(outcome->result->data == Json::array({"ok", "ok"}));
+  }
+  // Blocking steps would have had at most 2 requests open at once.
+  CHECK(upstream.mostAtOnce() >= 100);
+  CHECK(upstream.served() == 400);
+  CHECK(engine->workerThreads() == 2);
+}
+
+TEST_CASE_METHOD(HttpFixture, "a cancel ends an execution whose step awaits its HTTP answer", "[engine][http][cancel]") {
+  deploy({{"url", upstream.url("/hold")}});
+  startEngine(1);
+  std::string id = submit();
+  REQUIRE(eventually([&] { return upstream.mostAtOnce() == 1; }));
+  auto asked = std::chrono::steady_clock::now();
+  CHECK(engine->cancel(id) == Engine::CancelOutcome::Cancelling);
+  auto outcome = engine->waitFor(id, std::chrono::seconds(5));
+  REQUIRE(outcome);
+  CHECK(std::chrono::steady_clock::now() - asked < milliseconds(2000));
+  CHECK(outcome->status == ExecutionStatus::Cancelled);
+  CHECK_THAT(outcome->error.value_or(""), Catch::Contains("cancelled"));
+  CHECK(upstream.served() == 0);  // it was still holding the request
+}
+
+TEST_CASE_METHOD(HttpFixture, "a step's timeoutMs ends its HTTP exchange", "[engine][http][timeouts]") {
+  deploy({{"url", upstream.url("/hold")}}, 300);
+  startEngine(1);
+  std::string id = submit();
+  auto outcome = engine->waitFor(id, std::chrono::seconds(5));
+  REQUIRE(outcome);
+  CHECK(outcome->status == ExecutionStatus::Failed);
+  CHECK(outcome->error.value_or("") == "step 'call' timed out after 300 ms (its timeoutMs)");
+  store->flush();
+  auto record = store->execution(id);
+  REQUIRE(record);
+  REQUIRE(record->steps.size() == 1);
+  CHECK(record->steps[0].status == StepStatus::Failed);
+}
+
+TEST_CASE_METHOD(HttpFixture, "stopping the engine during an exchange leaves the step to run again after the restart",
+                 "[engine][http][shutdown]") {
+  deploy({{"url", upstream.url("/hold")}});
+  startEngine(1);
+  std::string id = submit();
+  REQUIRE(eventually([&] { return upstream.mostAtOnce() == 1; }));
+  auto asked = std::chrono::steady_clock::now();
+  engine->stop(milliseconds(0));
+  CHECK(std::chrono::steady_clock::now() - asked < milliseconds(2000));
+  engine.reset();
+  auto record = store->execution(id);
+  REQUIRE(record);
+  CHECK(record->status == ExecutionStatus::Running);  // resumes after the restart
+  REQUIRE(record->steps.size() == 1);
+  CHECK(record->steps[0].status == StepStatus::Running);
+}
