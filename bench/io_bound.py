@@ -65,7 +65,7 @@ NODERED_SETTINGS = """module.exports = {{
   uiHost: "127.0.0.1", uiPort: {port}, httpAdminRoot: false, httpNodeRoot: "/",
   flowFile: "flows.json", userDir: {userdir!r},
   diagnostics: {{ enabled: false }}, runtimeState: {{ enabled: false }}, telemetry: {{ enabled: false }},
-  logging: {{ console: {{ level: "warn", metrics: false, audit: false }} }},
+  logging: {{ console: {{ level: "info", metrics: false, audit: false }} }},
 }};
 """
 
@@ -112,7 +112,8 @@ def run_round(name, server, url, args):
             r["threads"] = max(sampled)
             r["rssMb"] = server.rss_mb()
             print(f"  {name}: {r['rps']:.0f} calls/s, p50 {r['p50Ms']:.1f} ms, p99 {r['p99Ms']:.1f} ms, "
-                  f"{r['failures']} failures, {r['threads']} threads, {r['rssMb']:.0f} MB", flush=True)
+                  f"{r['failures']} failures (connect {r['connectErrors']}, read {r['readErrors']}, "
+                  f"status {r['statusErrors']}, timeout {r['timeouts']}), {r['threads']} threads, {r['rssMb']:.0f} MB", flush=True)
             return r
     raise RuntimeError("wrk printed no BENCH line:\n" + out)
 
@@ -127,6 +128,7 @@ def main():
     parser.add_argument("--upstream-ms", type=int, default=100)
     parser.add_argument("--workers", type=int, help="plexus --workers (default: Plexus's own)")
     args = parser.parse_args()
+    args.plexus = os.path.abspath(args.plexus)
 
     node = None
     if args.peers:
@@ -152,7 +154,9 @@ def main():
         f.write(PLEXUS_INTEGRATION.format(port=upstream.port))
     plexus_argv = [args.plexus, "serve", "--host", "127.0.0.1", "--port", "0", "--integrations", integrations,
                    "--plugins", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.plexus))), "plugins"),
-                   "--data", os.path.join(work, "data")]
+                   "--data", os.path.join(work, "data"),
+                   # wrk is one client address: its connections must not meet the per-client cap (256).
+                   "--max-connections-per-client", "0"]
     if args.workers:
         plexus_argv += ["--workers", str(args.workers)]
     plexus = bench.Server("plexus", plexus_argv, os.path.join(work, "plexus.log"), r"plexus listening on [^:]+:(\d+)",
