@@ -40,15 +40,15 @@ std::vector<TimePoint> newestFireTimes(const Schedule& schedule, TimePoint after
   }
 }
 
-Scheduler::Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError)
-    : ledger_(ledger), onError_(std::move(onError)) {
+Scheduler::Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError, const TimeSource& clock)
+    : ledger_(ledger), clock_(clock), onError_(std::move(onError)) {
   onFires_ = [this, onFire = std::move(onFire)](const std::vector<DueTime>& fires) {
     return fireOneByOne(fires, onFire);
   };
 }
 
-Scheduler::Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError)
-    : ledger_(ledger), onError_(std::move(onError)), onFires_(std::move(onFires)) {}
+Scheduler::Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError, const TimeSource& clock)
+    : ledger_(ledger), clock_(clock), onError_(std::move(onError)), onFires_(std::move(onFires)) {}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -128,7 +128,7 @@ void Scheduler::upsert(const std::string& instanceId, Schedule schedule, MissedR
   // The ledger may be slow (a durable store) and the missed-run search
   // takes a little CPU: do both before taking the lock the thread needs.
   const std::optional<TimePoint> lastFire = ledger_.lastFire(instanceId);
-  const TimePoint due = firstDue(schedule, policy, lastFire, nowMs());
+  const TimePoint due = firstDue(schedule, policy, lastFire, clock_.now());
   std::lock_guard<std::mutex> lock(mutex_);
   auto [it, inserted] = entries_.insert_or_assign(instanceId, Entry{std::move(schedule), policy, due, due, false, 0});
   scheduleEntry(it->first, it->second);
@@ -188,9 +188,10 @@ void Scheduler::run() {
       continue;
     }
     const TimePoint wakeAt = heap_.front().wakeAt;
-    if (wakeAt > nowMs()) {
+    const TimePoint now = clock_.now();
+    if (wakeAt > now) {
       // Woken early by a change to the heap (or spuriously): look again.
-      wake_.wait_until(lock, wakeAt);
+      clock_.waitUntil(wake_, lock, clock_.steadyNow() + (wakeAt - now));
       continue;
     }
     std::pop_heap(heap_.begin(), heap_.end(), wakesLater);
@@ -201,7 +202,7 @@ void Scheduler::run() {
     // Advance before firing, so upsert and nextRunAt during the fire see
     // the next due time. After a ledger outage the policy decides, as
     // after downtime; `due` counts as the last fire.
-    entry.due = entry.retrying ? firstDue(entry.schedule, entry.policy, due, nowMs()) : entry.schedule.nextAfter(due);
+    entry.due = entry.retrying ? firstDue(entry.schedule, entry.policy, due, clock_.now()) : entry.schedule.nextAfter(due);
     entry.wakeAt = entry.due;
     entry.retrying = false;
     scheduleEntry(instanceId, entry);
@@ -245,7 +246,7 @@ void Scheduler::retryLater(const std::string& instanceId, std::uint64_t version,
   if (it == entries_.end() || it->second.version != version) return;
   Entry& entry = it->second;
   entry.due = due;
-  entry.wakeAt = nowMs() + kLedgerRetryDelay;
+  entry.wakeAt = clock_.now() + kLedgerRetryDelay;
   entry.retrying = true;
   scheduleEntry(instanceId, entry);
 }

@@ -46,6 +46,7 @@
 #include "integration/model.hpp"
 #include "schedule/fire_ledger.hpp"
 #include "schedule/schedule.hpp"
+#include "util/clock.hpp"
 #include "util/time.hpp"
 
 namespace plexus::core {
@@ -90,12 +91,15 @@ class Scheduler {
   /// How long to wait before retrying a fire whose ledger write failed.
   static constexpr std::chrono::milliseconds kLedgerRetryDelay{1000};
 
-  /// `ledger` must outlive the Scheduler. Nothing fires until start().
-  /// Without `onError`, errors are written to std::cerr.
-  Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError = nullptr);
+  /// `ledger` (and `clock`) must outlive the Scheduler. Nothing fires until
+  /// start(). Without `onError`, errors are written to std::cerr. Due times
+  /// are on `clock`'s wall time (tests pass a SimulatedClock).
+  Scheduler(FireLedger& ledger, FireCallback onFire, ErrorCallback onError = nullptr,
+            const TimeSource& clock = TimeSource::real());
   /// As above, but `onFires` records and starts the fires itself, in
   /// batches; `ledger` is only asked for lastFire.
-  Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError = nullptr);
+  Scheduler(FireLedger& ledger, FireBatchHandler onFires, ErrorCallback onError = nullptr,
+            const TimeSource& clock = TimeSource::real());
   /// Stops the thread (as stop()).
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -172,6 +176,7 @@ class Scheduler {
   void report(const std::string& message);
 
   FireLedger& ledger_;
+  const TimeSource& clock_;
   const ErrorCallback onError_;
   FireBatchHandler onFires_;  // set by the constructors, then read-only
 

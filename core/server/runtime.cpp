@@ -30,6 +30,7 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   Engine::Options options;
   options.workers = settings.workers;
   options.maxWorkers = std::max(settings.workers, settings.maxWorkers);
+  options.maxHttpConnections = static_cast<long>(settings.maxOutboundConnections);
   // A deferred JSON body is parsed when its execution starts, within the
   // process's parse budget (docs/limits.md).
   options.prepare = [raw = runtime.get()](ExecutionRequest& request) -> std::shared_ptr<void> {

@@ -16,7 +16,7 @@ const std::vector<std::string>& settingNames() {
       "header-timeout", "keepalive-timeout", "body-timeout", "min-body-rate", "max-header-bytes",
       "max-connections", "max-connections-per-client", "io-threads",
       "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory",
-      "max-workers", "shutdown-grace"};
+      "max-workers", "shutdown-grace", "max-outbound-connections"};
   return kNames;
 }
 
@@ -66,6 +66,8 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "api-token") settings.apiToken = value;
   else if (name == "workers") settings.workers = static_cast<int>(parseInteger(name, value, source, 1, 1024));
   else if (name == "max-workers") settings.maxWorkers = static_cast<int>(parseInteger(name, value, source, 1, 4096));
+  else if (name == "max-outbound-connections")
+    settings.maxOutboundConnections = parseInteger(name, value, source, 1, 1000000);
   else if (name == "shutdown-grace")
     settings.shutdownGraceSeconds = static_cast<int>(parseInteger(name, value, source, 0, 3600));
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));

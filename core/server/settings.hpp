@@ -21,6 +21,8 @@ struct ServerSettings {
   std::string apiToken;          ///< Empty: /api is open.
   int workers = 8;               ///< Threads that always run steps (the pool grows past it while they block).
   int maxWorkers = 256;          ///< The most threads running steps (docs/execution-model.md).
+  /// Connections Result::afterHttp exchanges keep open at once; more wait for one.
+  long long maxOutboundConnections = 4096;
   /// On SIGTERM, how long running executions may go on before their steps
   /// are told to stop; what still runs then resumes after the restart.
   int shutdownGraceSeconds = 10;

@@ -1,5 +1,6 @@
-// The Scheduler with a real thread, real one-second schedules and an
-// in-memory ledger.
+// The Scheduler with a real thread and an in-memory ledger: on the real
+// clock (real one-second schedules) where the timing itself is the point,
+// on a SimulatedClock where a test would otherwise wait for time to pass.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "in_memory_fire_ledger.hpp"
 #include "schedule/scheduler.hpp"
+#include "util/clock.hpp"
 
 using namespace plexus::core;
 using namespace std::chrono_literals;
@@ -85,12 +87,6 @@ bool evenlySpaced(const std::vector<TimePoint>& dues, std::chrono::milliseconds 
   return true;
 }
 
-/// Tests that reason about "the current hour" must not straddle an hour
-/// boundary: wait past it when it is a few seconds away.
-void avoidHourBoundary() {
-  const TimePoint nextHour = every(1, "hours").nextAfter(nowMs());
-  if (nextHour - nowMs() < 5s) std::this_thread::sleep_until(nextHour + 100ms);
-}
 
 }  // namespace
 
@@ -155,32 +151,40 @@ TEST_CASE("Two schedulers sharing a ledger fire each due time once between them"
 }
 
 TEST_CASE("A restarted scheduler on the same ledger neither repeats nor skips fires", "[scheduler][exactly-once]") {
+  SimulatedClock clock;  // starts on a whole hour
   InMemoryFireLedger ledger;
   FireLog log;
   {
-    Scheduler before(ledger, log.callback());
+    Scheduler before(ledger, log.callback(), nullptr, clock);
     before.upsert("a", every(1, "seconds"), MissedRunPolicy::All);
     before.start();
+    clock.advance(1s);
+    REQUIRE(log.waitFor(1, 5s));
+    clock.advance(1s);
     REQUIRE(log.waitFor(2, 5s));
   }  // Destroyed: stopped, as on shutdown.
-  std::this_thread::sleep_for(1500ms);  // Down long enough to miss a fire.
-  const std::size_t firedBefore = log.count();
+  clock.advance(3s);  // Down for three due times.
 
-  Scheduler after(ledger, log.callback());
+  Scheduler after(ledger, log.callback(), nullptr, clock);
   after.upsert("a", every(1, "seconds"), MissedRunPolicy::All);
   after.start();
-  REQUIRE(log.waitFor(firedBefore + 2, 5s));
+  REQUIRE(log.waitFor(5, 5s));  // the three missed, caught up at once
+  clock.advance(1s);
+  REQUIRE(log.waitFor(6, 5s));
   after.stop();
 
   const auto dues = log.dues();
+  CHECK(dues.size() == 6);
   CHECK(std::adjacent_find(dues.begin(), dues.end()) == dues.end());
   CHECK(evenlySpaced(dues, 1s));
+  CHECK(dues.back() == clock.now());
 }
 
 TEST_CASE("Missed runs since the last recorded fire follow the instance's policy", "[scheduler][missed-runs]") {
-  avoidHourBoundary();
+  SimulatedClock clock;
+  clock.advance(30min);  // half past: the latest hour boundary is 30 minutes ago
   const Schedule hourly = every(1, "hours");
-  const TimePoint latestDue = hourly.nextAfter(nowMs()) - 1h;  // The latest hour boundary passed.
+  const TimePoint latestDue = hourly.nextAfter(clock.now()) - 1h;
   InMemoryFireLedger ledger;
   REQUIRE(ledger.recordFire("a", latestDue - 5h));  // Down for the 4 fires after it, and the latest.
 
@@ -194,13 +198,13 @@ TEST_CASE("Missed runs since the last recorded fire follow the instance's policy
   for (int offset : fireOffsets) expectedFires.push_back(latestDue + std::chrono::hours(offset));
   const TimePoint expectedNext = latestDue + std::chrono::hours(nextOffset);
   FireLog log;
-  Scheduler scheduler(ledger, log.callback());
+  Scheduler scheduler(ledger, log.callback(), nullptr, clock);
   scheduler.upsert("a", hourly, policy);
   CHECK(scheduler.nextRunAt("a") == expectedNext);
 
   scheduler.start();
   log.waitFor(expectedFires.size(), 3s);
-  std::this_thread::sleep_for(200ms);  // Time for any extra, wrong fire.
+  std::this_thread::sleep_for(200ms);  // Time for any extra, wrong fire (the clock stands still).
   scheduler.stop();
   CHECK(log.dues() == expectedFires);
   CHECK(scheduler.nextRunAt("a") == latestDue + 1h);
@@ -267,11 +271,15 @@ TEST_CASE("Each instance fires on its own schedule", "[scheduler]") {
 TEST_CASE("A removed instance stops firing and has no next run", "[scheduler]") {
   InMemoryFireLedger ledger;
   FireLog log;
+  SimulatedClock clock;
   Scheduler* self = nullptr;
-  Scheduler scheduler(ledger, [&](const std::string& instanceId, TimePoint due) {
-    log.add(instanceId, due);
-    if (instanceId == "once") self->remove("once");  // Callbacks may call remove.
-  });
+  Scheduler scheduler(
+      ledger,
+      [&](const std::string& instanceId, TimePoint due) {
+        log.add(instanceId, due);
+        if (instanceId == "once") self->remove("once");  // Callbacks may call remove.
+      },
+      nullptr, clock);
   self = &scheduler;
   scheduler.upsert("once", every(1, "seconds"));
   scheduler.upsert("never", every(1, "seconds"));
@@ -281,8 +289,10 @@ TEST_CASE("A removed instance stops firing and has no next run", "[scheduler]") 
   CHECK(scheduler.size() == 1);
 
   scheduler.start();
+  clock.advance(1s);
   REQUIRE(log.waitFor(1, 5s));
-  std::this_thread::sleep_for(2200ms);
+  clock.advance(2s);
+  std::this_thread::sleep_for(200ms);  // time for a wrong fire
   scheduler.stop();
   CHECK(log.count("once") == 1);
   CHECK(log.count("never") == 0);
@@ -291,19 +301,22 @@ TEST_CASE("A removed instance stops firing and has no next run", "[scheduler]") 
 }
 
 TEST_CASE("Upserting an instance again replaces its schedule", "[scheduler]") {
-  avoidHourBoundary();
+  SimulatedClock clock;
   InMemoryFireLedger ledger;
   FireLog log;
-  Scheduler scheduler(ledger, log.callback());
+  Scheduler scheduler(ledger, log.callback(), nullptr, clock);
   scheduler.upsert("a", every(1, "seconds"));
   scheduler.start();
+  clock.advance(1s);
   REQUIRE(log.waitFor(1, 5s));
   scheduler.upsert("a", every(1, "hours"));
-  const std::size_t firedBeforeReplacing = log.count();
-  std::this_thread::sleep_for(1500ms);
+  clock.advance(10s);  // ten one-second due times, had it not been replaced
+  std::this_thread::sleep_for(200ms);
   scheduler.stop();
-  CHECK(log.count() <= firedBeforeReplacing + 1);  // At most one already in flight.
-  CHECK(scheduler.nextRunAt("a") == every(1, "hours").nextAfter(nowMs()));
+  CHECK(log.count() == 1);
+  CHECK(scheduler.nextRunAt("a") == every(1, "hours").nextAfter(clock.now()));
+  clock.advance(1h);
+  CHECK(scheduler.nextRunAt("a") <= clock.now());  // stopped: it waits for start() to fire
 }
 
 TEST_CASE("Ten thousand instances are cheap to schedule, replace and remove", "[scheduler][performance]") {
@@ -382,20 +395,24 @@ TEST_CASE("A callback that throws is reported and the schedule goes on", "[sched
 }
 
 TEST_CASE("Nothing fires before start or after stop", "[scheduler]") {
+  SimulatedClock clock;
   InMemoryFireLedger ledger;
   FireLog log;
-  Scheduler scheduler(ledger, log.callback());
+  Scheduler scheduler(ledger, log.callback(), nullptr, clock);
   scheduler.upsert("a", every(1, "seconds"));
-  std::this_thread::sleep_for(1200ms);
+  clock.advance(1200ms);
+  std::this_thread::sleep_for(100ms);
   CHECK(log.count() == 0);
   scheduler.start();
-  REQUIRE(log.waitFor(1, 5s));
+  REQUIRE(log.waitFor(1, 5s));  // its due time passed before start: it fires at start
   scheduler.stop();
   const std::size_t fired = log.count();
-  std::this_thread::sleep_for(1200ms);
+  clock.advance(1200ms);
+  std::this_thread::sleep_for(100ms);
   CHECK(log.count() == fired);
   // And it resumes.
   scheduler.start();
+  clock.advance(1s);
   REQUIRE(log.waitFor(fired + 1, 5s));
 }
 

@@ -226,3 +226,26 @@ steps:
   CHECK(parse(result.body)["status"] == 200);
   CHECK(parse(result.body)["body"] == json{{"ok", true}});
 }
+
+TEST_CASE("--max-outbound-connections caps the requests open at once; the others wait for a connection",
+          "[server][execution][http][e2e]") {
+  CountingUpstream upstream;
+  ServerFolders folders;
+  writeFile(folders.integrations.file("slow-upstream.yaml"), R"(name: Slow Upstream
+trigger: { webhook: {} }
+steps:
+  - name: call
+    component: http
+    action: request
+    inputs: { url: ")" + upstream.url("/slow") + R"(" }
+)");
+  ServerProcess server(folders.integrations.path(), folders.data.path(),
+                       std::vector<std::string>{"--max-outbound-connections", "4"});
+  std::string url = webhookUrl(server, "slow-upstream");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 16; ++i) ids.push_back(parse(http("POST", url, "{}", jsonBody()).body)["executionId"]);
+  for (const auto& id : ids) CHECK(waitForEnd(server, id, 60)["status"] == "succeeded");
+  CHECK(upstream.hits("/slow") == 16);
+  CHECK(upstream.mostAtOnce() <= 4);
+  CHECK(upstream.mostAtOnce() >= 2);
+}
