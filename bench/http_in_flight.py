@@ -14,17 +14,15 @@ succeeded. Needs node (Node.js) for the upstream (--node, else PATH).
 """
 
 import argparse
-import concurrent.futures
-import http.client
 import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -85,23 +83,11 @@ def upstream_stats(log_path):
     return last or {}
 
 
-def post_all(port, path, count, connections):
-    """Posts `count` calls over `connections` keep-alive connections; returns how many were acknowledged."""
-    per = [count // connections + (1 if i < count % connections else 0) for i in range(connections)]
-
-    def worker(n):
-        acked = 0
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(n):
-            conn.request("POST", path, body=b'{"a":1}', headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            resp.read()
-            acked += resp.status == 200
-        conn.close()
-        return acked
-
-    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
-        return sum(pool.map(worker, per))
+def post_all(client, url, count, connections):
+    """Posts exactly `count` calls with bench_load_client; returns its report."""
+    out = subprocess.run([client, "--url", url, "--connections", str(connections), "--calls", str(count),
+                          "--duration", "600", "--timeout", "120"], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -110,12 +96,16 @@ def main():
     parser.add_argument("--node", default=shutil.which("node"))
     parser.add_argument("--executions", type=int, default=20000)
     parser.add_argument("--upstream-ms", type=int, default=1000)
-    parser.add_argument("--connections", type=int, default=32, help="posting connections")
+    parser.add_argument("--connections", type=int, default=64, help="posting connections")
+    parser.add_argument("--max-outbound-connections", type=int, help="plexus's flag (default: its own, 4096)")
     args = parser.parse_args()
     if not args.node:
         sys.exit("http_in_flight: no node for the upstream (--node)")
     plexus_bin = os.path.abspath(args.plexus)
-    raise_fd_limit()
+    client = os.path.join(os.path.dirname(plexus_bin), "bench_load_client")
+    if not os.path.exists(client):
+        sys.exit(f"http_in_flight: no {client} (configure with -DPLEXUS_BUILD_BENCH=ON)")
+    raise_fd_limit()  # inherited by the upstream and the server
 
     work = tempfile.mkdtemp(prefix="plexus-in-flight-")
     with open(os.path.join(work, "upstream.js"), "w") as f:
@@ -130,11 +120,20 @@ def main():
     plexus = bench.Server("plexus", [plexus_bin, "serve", "--host", "127.0.0.1", "--port", "0",
                                      "--integrations", integrations,
                                      "--plugins", os.path.join(os.path.dirname(os.path.dirname(plexus_bin)), "plugins"),
-                                     "--data", data, "--max-connections-per-client", "0"],
+                                     "--data", data, "--max-connections-per-client", "0"] +
+                          (["--max-outbound-connections", str(args.max_outbound_connections)]
+                           if args.max_outbound_connections else []),
                           os.path.join(work, "plexus.log"), r"plexus listening on [^:]+:(\d+)", cwd=work)
     path = bench.webhook_path(plexus.port, "slow-api")
     db = bench.Db(data)
     idle_rss = plexus.rss_mb()
+
+    # The upstream alone first, at the concurrency Plexus will use: the
+    # floor any client of it could reach (it must not be the limit).
+    concurrency = args.max_outbound_connections or 4096
+    alone = post_all(client, f"http://127.0.0.1:{upstream.port}/api", args.executions, concurrency)
+    print(f"upstream alone, {concurrency} connections: {args.executions} calls in {alone['seconds']:.1f} s "
+          f"({alone['failures']} failures)", flush=True)
 
     peak = {"rss": 0.0, "threads": 0}
     sampling = threading.Event()
@@ -147,9 +146,11 @@ def main():
 
     sampler = threading.Thread(target=sample)
     sampler.start()
+    cpu_before = plexus.cpu_seconds()
     started = time.time()
     try:
-        acked = post_all(plexus.port, path, args.executions, args.connections)
+        posted = post_all(client, f"http://127.0.0.1:{plexus.port}{path}", args.executions, args.connections)
+        acked = posted["calls"]
         posted_in = time.time() - started
         drained_in = db.wait_drained(timeout=600) + posted_in
         time.sleep(0.5)
@@ -157,17 +158,20 @@ def main():
         sampling.set()
         sampler.join()
     after_rss = plexus.rss_mb()
+    cpu = plexus.cpu_seconds() - cpu_before
     total, succeeded = db.one("SELECT count(*), coalesce(sum(status = 'succeeded'), 0) FROM executions")
     stats = upstream_stats(upstream.log_path)
+    stats["served"] = stats.get("served", 0) - alone["calls"]
     plexus.stop()
     upstream.stop()
 
     print(f"{args.executions} asynchronous calls, each waiting {args.upstream_ms} ms on the upstream:")
     print(f"  acknowledged {acked} in {posted_in:.1f} s; all ended after {drained_in:.1f} s")
     print(f"  succeeded {succeeded} of {total}")
-    print(f"  upstream: most requests open at once {stats.get('most')}, served {stats.get('served')}")
+    print(f"  upstream: most requests open at once (its own run included) {stats.get('most')}, served {stats.get('served')}")
     print(f"  plexus RSS idle {idle_rss:.0f} MB, peak {peak['rss']:.0f} MB, after {after_rss:.0f} MB; "
           f"peak threads {peak['threads']}")
+    print(f"  plexus CPU {cpu:.1f} s ({1e6 * cpu / args.executions:.0f} us per execution)")
 
 
 if __name__ == "__main__":

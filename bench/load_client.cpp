@@ -3,7 +3,7 @@
 //
 //   bench_load_client --url http://127.0.0.1:PORT/trigger/TOKEN [--connections 64]
 //       [--duration 10] [--body JSON] [--header 'Name: value']... [--follow]
-//       [--timeout 10]
+//       [--timeout 10] [--calls N]
 //
 // Each connection is one thread with one Poco HTTPClientSession. A call is
 // POST url with the body; with --follow the reply must be 303 and the call
@@ -13,7 +13,9 @@
 //
 // Prints one line of JSON: calls, requests, seconds, callsPerSecond, p50Ms,
 // p99Ms, maxMs, failures, timeouts and the first failure's description.
-// Calls still in flight when the duration ends are not counted.
+// Calls still in flight when the duration ends are not counted. With
+// --calls the client stops once N calls were started in all (or at the
+// duration): a burst of exactly N.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -44,6 +46,7 @@ struct Options {
   Poco::URI url;
   int connections = 64;
   double durationSeconds = 10;
+  std::uint64_t calls = 0;  ///< Stop after this many calls in all; 0: no limit.
   int timeoutSeconds = 10;
   std::string body = R"({"renderId":51266,"status":"done"})";
   std::vector<std::pair<std::string, std::string>> headers;
@@ -76,6 +79,7 @@ Options parseArgs(int argc, char** argv) {
     } else if (flag == "--connections") options.connections = std::stoi(value);
     else if (flag == "--duration") options.durationSeconds = std::stod(value);
     else if (flag == "--timeout") options.timeoutSeconds = std::stoi(value);
+    else if (flag == "--calls") options.calls = std::stoull(value);
     else if (flag == "--body") options.body = value;
     else if (flag == "--header") {
       auto colon = value.find(':');
@@ -127,12 +131,16 @@ std::string call(Poco::Net::HTTPClientSession& session, const Options& options, 
   return resultStatus == 200 ? "" : "GET Location answered " + std::to_string(resultStatus);
 }
 
+/// Calls started so far, by every connection (for --calls).
+std::atomic<std::uint64_t> callsStarted{0};
+
 void runConnection(const Options& options, Clock::time_point deadline, ConnectionStats& stats) {
   Poco::Net::HTTPClientSession session(options.url.getHost(), options.url.getPort());
   session.setKeepAlive(true);
   session.setTimeout(Poco::Timespan(options.timeoutSeconds, 0));
   stats.latenciesUs.reserve(65536);
   while (Clock::now() < deadline) {
+    if (options.calls && callsStarted.fetch_add(1) >= options.calls) break;
     Clock::time_point start = Clock::now();
     std::string failure;
     bool timedOut = false;
@@ -192,7 +200,7 @@ int main(int argc, char** argv) {
   for (auto& connection : stats)
     threads.emplace_back([&options, deadline, &connection] { runConnection(options, deadline, connection); });
   for (auto& thread : threads) thread.join();
-  double seconds = std::chrono::duration<double>(deadline - start).count();
+  double seconds = std::chrono::duration<double>((options.calls ? Clock::now() : deadline) - start).count();
 
   std::vector<std::uint32_t> all;
   std::uint64_t requests = 0, failures = 0, timeouts = 0;

@@ -1,5 +1,13 @@
 #include "io/http_loop.hpp"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
 #include <plexus/detail/curl_exchange.hpp>
 
 #include <Poco/Logger.h>
@@ -18,18 +26,34 @@ void deliver(const HttpLoop::Done& done, plexus::HttpResponse response) {
     logger().error("an HTTP exchange's completion failed: %s", std::string(error.what()));
   }
 }
+
+constexpr int kEventsPerWait = 256;
 }  // namespace
 
 HttpLoop::HttpLoop(Options options) : options_(options) {
   plexus::detail::initCurlOnce();
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   multi_ = curl_multi_init();
-  if (!multi_) throw std::runtime_error("libcurl could not create its multi handle (out of memory?)");
-  curl_multi_setopt(multiOf(multi_), CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.maxConnections);
+  if (epoll_ < 0 || wakeFd_ < 0 || !multi_)
+    throw std::runtime_error(std::string("the HTTP event loop could not start: ") + std::strerror(errno));
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = wakeFd_;
+  epoll_ctl(epoll_, EPOLL_CTL_ADD, wakeFd_, &event);
+  CURLM* multi = multiOf(multi_);
+  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.maxConnections);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpLoop::onSocket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpLoop::onTimer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
 }
 
 HttpLoop::~HttpLoop() {
   stop();
   curl_multi_cleanup(multiOf(multi_));
+  ::close(wakeFd_);
+  ::close(epoll_);
 }
 
 void HttpLoop::start() {
@@ -50,10 +74,16 @@ void HttpLoop::stop() {
       inFlight_ = 0;
     }
   }
-  curl_multi_wakeup(multiOf(multi_));
+  wake();
   if (thread_.joinable()) thread_.join();
   for (auto& transfer : unsent)
     deliver(transfer->done, transfer->exchange->fail(plexus::HttpFailure::Cancelled, "the server is stopping"));
+}
+
+void HttpLoop::wake() {
+  const std::uint64_t one = 1;
+  // A full counter (EAGAIN) already means "wake up".
+  [[maybe_unused]] ssize_t written = ::write(wakeFd_, &one, sizeof one);
 }
 
 void HttpLoop::send(plexus::HttpRequest request, std::chrono::milliseconds deadlineIn, StopCheck stopRequested,
@@ -71,9 +101,9 @@ void HttpLoop::send(plexus::HttpRequest request, std::chrono::milliseconds deadl
       ++inFlight_;
     }
   }
-  if (transfer) return deliver(transfer->done, transfer->exchange->fail(plexus::HttpFailure::Cancelled,
-                                                                        "the server is stopping"));
-  curl_multi_wakeup(multiOf(multi_));
+  if (transfer)
+    return deliver(transfer->done, transfer->exchange->fail(plexus::HttpFailure::Cancelled, "the server is stopping"));
+  wake();
 }
 
 std::size_t HttpLoop::inFlight() const {
@@ -81,7 +111,36 @@ std::size_t HttpLoop::inFlight() const {
   return inFlight_;
 }
 
+int HttpLoop::onSocket(void*, int socket, int what, void* self, void*) {
+  auto* loop = static_cast<HttpLoop*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(loop->epoll_, EPOLL_CTL_DEL, socket, nullptr);  // may be closed already: then epoll dropped it
+    return 0;
+  }
+  epoll_event event{};
+  event.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  event.data.fd = socket;
+  if (epoll_ctl(loop->epoll_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT)
+    epoll_ctl(loop->epoll_, EPOLL_CTL_ADD, socket, &event);
+  return 0;
+}
+
+int HttpLoop::onTimer(void*, long timeoutMs, void* self) {
+  auto* loop = static_cast<HttpLoop*>(self);
+  if (timeoutMs < 0)
+    loop->curlTimer_.reset();
+  else
+    loop->curlTimer_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  return 0;
+}
+
+void HttpLoop::socketAction(int socket, int events) {
+  int running = 0;
+  curl_multi_socket_action(multiOf(multi_), socket, events, &running);
+}
+
 void HttpLoop::run() {
+  epoll_event events[kEventsPerWait];
   for (;;) {
     std::vector<std::unique_ptr<Transfer>> arrived;
     bool stopping;
@@ -90,28 +149,68 @@ void HttpLoop::run() {
       arrived.swap(incoming_);
       stopping = stopping_;
     }
-    admit(std::move(arrived));
+    for (auto& transfer : arrived) waiting_.push_back(std::move(transfer));
     if (stopping) break;
-    int running = 0;
-    curl_multi_perform(multiOf(multi_), &running);
+    admit();
+
+    auto now = std::chrono::steady_clock::now();
+    auto wakeAt = std::min(nextStopCheck_, curlTimer_.value_or(std::chrono::steady_clock::time_point::max()));
+    int timeoutMs = wakeAt <= now ? 0
+                                  : static_cast<int>(std::min<long long>(
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1,
+                                        options_.stopCheck.count()));
+    if (open_.empty() && waiting_.empty() && !curlTimer_) timeoutMs = -1;  // idle: sleep until send() or stop() wakes it
+    int ready = epoll_wait(epoll_, events, kEventsPerWait, timeoutMs);
+    for (int i = 0; i < ready; ++i) {
+      if (events[i].data.fd == wakeFd_) {
+        std::uint64_t count;
+        [[maybe_unused]] ssize_t read = ::read(wakeFd_, &count, sizeof count);
+        continue;
+      }
+      int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                  (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                  (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      socketAction(events[i].data.fd, flags);
+    }
+    if (curlTimer_ && std::chrono::steady_clock::now() >= *curlTimer_) {
+      curlTimer_.reset();
+      socketAction(CURL_SOCKET_TIMEOUT, 0);
+    }
     finishDone();
     stopAsked(std::chrono::steady_clock::now());
-    curl_multi_poll(multiOf(multi_), nullptr, 0, static_cast<int>(options_.stopCheck.count()), nullptr);
   }
+  for (auto& transfer : waiting_) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --inFlight_;
+    }
+    deliver(transfer->done, transfer->exchange->fail(plexus::HttpFailure::Cancelled, "the server is stopping"));
+  }
+  waiting_.clear();
   while (!open_.empty())
     end(open_.begin()->first,
         open_.begin()->second->exchange->fail(plexus::HttpFailure::Cancelled, "the server is stopping"));
 }
 
-void HttpLoop::admit(std::vector<std::unique_ptr<Transfer>> arrived) {
-  for (auto& transfer : arrived) {
-    CURL* handle = transfer->exchange->handle();
-    if (CURLMcode code = curl_multi_add_handle(multiOf(multi_), handle); code != CURLM_OK) {
+void HttpLoop::admit() {
+  while (!waiting_.empty() && static_cast<long>(open_.size()) < options_.maxConnections) {
+    std::unique_ptr<Transfer> transfer = std::move(waiting_.front());
+    waiting_.pop_front();
+    auto unqueue = [&](plexus::HttpResponse response) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         --inFlight_;
       }
-      deliver(transfer->done, transfer->exchange->fail(plexus::HttpFailure::Other, curl_multi_strerror(code)));
+      deliver(transfer->done, std::move(response));
+    };
+    if (!transfer->exchange->startNow()) {
+      unqueue(transfer->exchange->timedOutWaiting());
+      continue;
+    }
+    CURL* handle = transfer->exchange->handle();
+    // Adding sets libcurl's timer (to 0): the next turn of the loop starts the transfer.
+    if (CURLMcode code = curl_multi_add_handle(multiOf(multi_), handle); code != CURLM_OK) {
+      unqueue(transfer->exchange->fail(plexus::HttpFailure::Other, curl_multi_strerror(code)));
       continue;
     }
     open_.emplace(handle, std::move(transfer));
@@ -126,16 +225,35 @@ void HttpLoop::finishDone() {
     if (it == open_.end()) continue;
     end(message->easy_handle, it->second->exchange->finish(message->data.result));
   }
+  admit();  // into the connections just freed
 }
 
 void HttpLoop::stopAsked(std::chrono::steady_clock::time_point now) {
   if (now < nextStopCheck_) return;
   nextStopCheck_ = now + options_.stopCheck;
+  auto stopRequested = [](const Transfer& transfer) { return transfer.stopRequested && transfer.stopRequested(); };
   std::vector<void*> stopped;
   for (auto& [handle, transfer] : open_)
-    if (transfer->stopRequested && transfer->stopRequested()) stopped.push_back(handle);
+    if (stopRequested(*transfer)) stopped.push_back(handle);
   for (void* handle : stopped)
     end(handle, open_.at(handle)->exchange->fail(plexus::HttpFailure::Cancelled, "the execution was cancelled"));
+  // Waiting ones end too when told to stop, or when their time ran out in the queue.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const bool stop = stopRequested(**it);
+    if (!stop && (*it)->exchange->hasTimeLeft()) {
+      ++it;
+      continue;
+    }
+    std::unique_ptr<Transfer> transfer = std::move(*it);
+    it = waiting_.erase(it);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --inFlight_;
+    }
+    deliver(transfer->done, stop ? transfer->exchange->fail(plexus::HttpFailure::Cancelled, "the execution was cancelled")
+                                 : transfer->exchange->timedOutWaiting());
+  }
+  admit();  // into the connections the stopped ones freed
 }
 
 void HttpLoop::end(void* handle, plexus::HttpResponse response) {

@@ -1,13 +1,18 @@
 // The HTTP event loop: sends the requests of actions that returned
-// Result::afterHttp, thousands at once, from one thread (libcurl's multi
-// interface), so that no worker thread waits for an answer.
+// Result::afterHttp, thousands at once, from one thread, so that no worker
+// thread waits for an answer. libcurl's multi-socket interface on epoll (as
+// curl's own ephiperfifo example): the loop hears of the sockets that are
+// ready, never scans them all, so 4,096 open exchanges cost what the ready
+// ones cost.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -23,8 +28,10 @@ namespace plexus::core {
 class HttpLoop {
  public:
   struct Options {
-    /// Connections open at once; further requests wait inside libcurl for
-    /// one (their time counts against their timeout).
+    /// Exchanges open at once (each holds a connection); further requests
+    /// wait in the loop's own queue, in order, and their wait counts against
+    /// their timeout. (Not libcurl's queue: it rescans its waiting
+    /// transfers whenever one ends, which costs O(waiting) per exchange.)
     long maxConnections = 4096;
     /// How often the loop asks every open exchange whether to stop.
     std::chrono::milliseconds stopCheck{50};
@@ -61,13 +68,21 @@ class HttpLoop {
     Done done;
   };
   void run();
-  void admit(std::vector<std::unique_ptr<Transfer>> arrived);
+  void wake();
+  /// libcurl's callbacks: a socket to watch (or stop watching), a timeout to keep.
+  static int onSocket(void* easy, int socket, int what, void* self, void* socketData);
+  static int onTimer(void* multi, long timeoutMs, void* self);
+  void socketAction(int socket, int events);
+  /// Opens waiting transfers while fewer than maxConnections are open.
+  void admit();
   void finishDone();
   void stopAsked(std::chrono::steady_clock::time_point now);
   void end(void* handle, plexus::HttpResponse response);
 
   const Options options_;
-  void* multi_ = nullptr;  // CURLM*; used by the loop's thread only (and curl_multi_wakeup, which is thread-safe)
+  void* multi_ = nullptr;  // CURLM*; used by the loop's thread only
+  int epoll_ = -1;         // the sockets libcurl asked to watch, and wakeFd_
+  int wakeFd_ = -1;        // an eventfd: send() and stop() write to it
 
   mutable std::mutex mutex_;  // guards incoming_, stopping_, started_ and inFlight_
   std::vector<std::unique_ptr<Transfer>> incoming_;
@@ -75,9 +90,12 @@ class HttpLoop {
   bool started_ = false;
   std::size_t inFlight_ = 0;
 
-  // The loop thread's own: open transfers by their easy handle.
+  // The loop thread's own: open transfers by their easy handle, and those
+  // waiting for one of maxConnections to be free.
   std::unordered_map<void*, std::unique_ptr<Transfer>> open_;
+  std::deque<std::unique_ptr<Transfer>> waiting_;
   std::chrono::steady_clock::time_point nextStopCheck_{};
+  std::optional<std::chrono::steady_clock::time_point> curlTimer_;  // when libcurl wants to be called, if at all
   std::thread thread_;  // touched by start/stop only
 };
 

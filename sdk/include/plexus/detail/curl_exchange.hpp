@@ -33,14 +33,15 @@ class CurlExchange {
   /// timeout and what is left before the step's deadline); `deadlineFirst`:
   /// that bound is the deadline, so running out of it is HttpFailure::Deadline.
   CurlExchange(HttpRequest request, std::chrono::milliseconds allowed, bool deadlineFirst)
-      : request_(std::move(request)), deadlineFirst_(deadlineFirst), started_(std::chrono::steady_clock::now()) {
+      : request_(std::move(request)), allowed_(std::max<long long>(1, allowed.count())), deadlineFirst_(deadlineFirst),
+        started_(std::chrono::steady_clock::now()) {
     initCurlOnce();
     handle_.reset(curl_easy_init());
     if (!handle_) {
       setupError_ = "libcurl could not create a handle (out of memory?)";
       return;
     }
-    configure(std::max<long long>(1, allowed.count()));
+    configure(allowed_.count());
   }
   CurlExchange(const CurlExchange&) = delete;
   CurlExchange& operator=(const CurlExchange&) = delete;
@@ -51,6 +52,24 @@ class CurlExchange {
   CURL* handle() const { return setupError_.empty() ? handle_.get() : nullptr; }
   /// Why the handle could not be set up, as a response.
   HttpResponse setupFailure() { return fail(HttpFailure::Other, setupError_); }
+
+  /// For an exchange that waited (for a free connection) before it is sent:
+  /// what is left of its time becomes libcurl's timeout. False when none is
+  /// left; then send nothing and answer timedOutWaiting().
+  bool startNow() {
+    const long long left = allowed_.count() - elapsed().count();
+    if (left <= 0) return false;
+    curl_easy_setopt(handle_.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(left));
+    curl_easy_setopt(handle_.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left));
+    return true;
+  }
+  /// False once the exchange's time is used up.
+  bool hasTimeLeft() const { return elapsed() < allowed_; }
+  /// The response for an exchange whose time ran out before it was sent.
+  HttpResponse timedOutWaiting() {
+    return fail(deadlineFirst_ ? HttpFailure::Deadline : HttpFailure::TimedOut,
+                "no connection was free within the time allowed (the runtime's outbound connection limit)");
+  }
 
   /// The response, once libcurl ended the transfer with `code`.
   HttpResponse finish(CURLcode code) {
@@ -212,6 +231,7 @@ class CurlExchange {
   }
 
   HttpRequest request_;
+  const std::chrono::milliseconds allowed_;
   const bool deadlineFirst_;
   const std::chrono::steady_clock::time_point started_;
   std::unique_ptr<CURL, EasyCleanup> handle_;
