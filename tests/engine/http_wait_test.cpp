@@ -21,6 +21,7 @@
 #include <Poco/URI.h>
 
 #include "engine/engine.hpp"
+#include "io/http_loop.hpp"
 #include "loader/static_catalog.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/ids.hpp"
@@ -251,4 +252,50 @@ TEST_CASE_METHOD(HttpFixture, "stopping the engine during an exchange leaves the
   CHECK(record->status == ExecutionStatus::Running);  // resumes after the restart
   REQUIRE(record->steps.size() == 1);
   CHECK(record->steps[0].status == StepStatus::Running);
+}
+
+TEST_CASE("past the connection cap an exchange waits in the loop's queue, and its wait counts against its timeout",
+          "[io][http][timeouts]") {
+  Upstream upstream;
+  HttpLoop loop(HttpLoop::Options{1, milliseconds(20)});
+  loop.start();
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<plexus::HttpResponse> responses(3);
+  std::vector<bool> done(3, false);
+  auto send = [&](std::size_t index, const std::string& path, milliseconds timeout, std::atomic<bool>* stop) {
+    plexus::HttpRequest request;
+    request.url = upstream.url(path);
+    request.timeout = timeout;
+    loop.send(request, milliseconds::max(), [stop] { return stop && stop->load(); },
+              [&, index](plexus::HttpResponse response) {
+                std::lock_guard<std::mutex> lock(mutex);
+                responses[index] = std::move(response);
+                done[index] = true;
+                answered.notify_all();
+              });
+  };
+  auto waitFor = [&](std::size_t index) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return answered.wait_for(lock, std::chrono::seconds(5), [&] { return done[index]; });
+  };
+  std::atomic<bool> cancelThird{false};
+  send(0, "/hold", milliseconds(10000), nullptr);  // takes the one connection
+  send(1, "/slow?ms=1", milliseconds(200), nullptr);
+  send(2, "/slow?ms=1", milliseconds(10000), &cancelThird);
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(waitFor(1));
+  CHECK(std::chrono::steady_clock::now() - start < milliseconds(1000));
+  CHECK(responses[1].failure == plexus::HttpFailure::TimedOut);
+  CHECK_THAT(responses[1].error, Catch::Contains("no connection was free"));
+  cancelThird = true;
+  REQUIRE(waitFor(2));
+  CHECK(responses[2].failure == plexus::HttpFailure::Cancelled);
+  CHECK(loop.inFlight() == 1);
+  CHECK(upstream.served() == 0);  // neither queued one was sent
+  upstream.releaseAll();
+  REQUIRE(waitFor(0));
+  CHECK(responses[0].status == 200);
+  CHECK(responses[0].body == "ok");
+  CHECK(loop.inFlight() == 0);
 }
