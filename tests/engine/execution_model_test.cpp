@@ -161,6 +161,30 @@ TEST_CASE_METHOD(ModelFixture, "a delayed step suspends the execution without a 
   CHECK(sideEffects == 4);
 }
 
+TEST_CASE_METHOD(ModelFixture, "two thousand executions wait at once on one thread and all resume on time",
+                 "[engine][waiting]") {
+  IntegrationSpec spec;
+  spec.steps = {step("pause", "wait", {{"ms", 30000}}), step("after", "count")};
+  deploy(spec);
+  startEngine(1, 1);
+  engine->start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2000; ++i) ids.push_back(submit());
+  REQUIRE(reaches(ids.back(), ExecutionStatus::Waiting, milliseconds(60000)));
+  std::this_thread::sleep_for(milliseconds(50));
+  CHECK(engine->waitingCount() == 2000);
+  CHECK(engine->workerThreads() == 1);
+  CHECK(sideEffects == 0);
+  clock.advance(milliseconds(30000));
+  for (const auto& id : ids) {
+    auto outcome = engine->waitFor(id, std::chrono::seconds(60));
+    REQUIRE(outcome);
+    REQUIRE(outcome->status == ExecutionStatus::Succeeded);
+  }
+  CHECK(sideEffects == 2000);
+  CHECK(engine->waitingCount() == 0);
+}
+
 TEST_CASE_METHOD(ModelFixture, "a wait survives a restart, and recorded steps are not computed again",
                  "[engine][waiting][recovery]") {
   IntegrationSpec spec;

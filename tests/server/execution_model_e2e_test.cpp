@@ -249,3 +249,31 @@ steps:
   CHECK(upstream.mostAtOnce() <= 4);
   CHECK(upstream.mostAtOnce() >= 2);
 }
+
+TEST_CASE("a cancel through the API ends an execution whose http.request step awaits a silent upstream",
+          "[server][execution][http][cancel][e2e]") {
+  CountingUpstream upstream;
+  ServerFolders folders;
+  writeFile(folders.integrations.file("silent-upstream.yaml"), R"(name: Silent Upstream
+trigger: { webhook: {} }
+steps:
+  - name: call
+    component: http
+    action: request
+    inputs: { url: ")" + upstream.url("/hang") + R"(", timeoutMs: 60000 }
+)");
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  HttpResult accepted = http("POST", webhookUrl(server, "silent-upstream"), "{}", jsonBody());
+  REQUIRE(accepted.status == 200);
+  std::string id = parse(accepted.body)["executionId"];
+  REQUIRE(eventually([&] { return upstream.hits("/hang") == 1; }, 20));
+  auto asked = std::chrono::steady_clock::now();
+  HttpResult cancel = http("POST", server.url() + "/api/executions/" + id + "/cancel");
+  CHECK(cancel.status == 202);
+  REQUIRE(reachesStatus(server, id, "cancelled", 5));
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(2));
+  json ended = execution(server, id);
+  REQUIRE(ended["steps"].size() == 1);
+  CHECK(ended["steps"][0]["status"] == "failed");
+  CHECK_THAT(ended["error"].get<std::string>(), Catch::Contains("cancelled"));
+}
