@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -504,3 +505,22 @@ TEST_CASE("http.request talks https to a server with a trusted certificate", "[.
 }
 
 #endif
+
+TEST_CASE("an exchange refuses a body over its maxResponseBytes, and no request lifts the runtime's limit",
+          "[http][limits]") {
+  TestServer server;
+  FakeContext context;
+  plexus::HttpRequest request;
+  request.url = server.url("/text");  // "hello text": 10 bytes
+  request.maxResponseBytes = 10;
+  CHECK(plexus::testing::sendHttp(request, context).body == "hello text");
+  request.maxResponseBytes = 9;
+  plexus::HttpResponse refused = plexus::testing::sendHttp(request, context);
+  CHECK(refused.failure == plexus::HttpFailure::TooLarge);
+  CHECK(refused.error == "the response body is larger than the limit of 9 bytes");
+  CHECK(refused.body.empty());
+
+  request.maxResponseBytes = std::numeric_limits<std::size_t>::max();
+  plexus::detail::CurlExchange exchange(request, milliseconds(1000), false);
+  CHECK(exchange.maxResponseBytes() == plexus::kMaxHttpResponseBytes);
+}

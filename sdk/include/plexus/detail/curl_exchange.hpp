@@ -35,6 +35,7 @@ class CurlExchange {
   CurlExchange(HttpRequest request, std::chrono::milliseconds allowed, bool deadlineFirst)
       : request_(std::move(request)), allowed_(std::max<long long>(1, allowed.count())), deadlineFirst_(deadlineFirst),
         started_(std::chrono::steady_clock::now()) {
+    request_.maxResponseBytes = std::min(request_.maxResponseBytes, kMaxHttpResponseBytes);  // no component lifts it
     initCurlOnce();
     handle_.reset(curl_easy_init());
     if (!handle_) {
@@ -63,6 +64,8 @@ class CurlExchange {
     curl_easy_setopt(handle_.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left));
     return true;
   }
+  /// The longest body this exchange reads.
+  std::size_t maxResponseBytes() const { return request_.maxResponseBytes; }
   /// False once the exchange's time is used up.
   bool hasTimeLeft() const { return elapsed() < allowed_; }
   /// The response for an exchange whose time ran out before it was sent.
