@@ -291,6 +291,9 @@ TEST_CASE("A removed instance stops firing and has no next run", "[scheduler]") 
   scheduler.start();
   clock.advance(1s);
   REQUIRE(log.waitFor(1, 5s));
+  // The callback logs, then removes: let the remove land before time moves on.
+  for (int i = 0; i < 500 && scheduler.size() > 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(scheduler.size() == 0);
   clock.advance(2s);
   std::this_thread::sleep_for(200ms);  // time for a wrong fire
   scheduler.stop();
