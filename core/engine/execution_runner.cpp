@@ -297,11 +297,19 @@ Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpRespo
                               ExecutionControl& control) {
   RunState& run = *state;
   const StepSpec& step = run.step();
+  // Told to stop, or past a deadline, while the request was out (or while
+  // its answer waited for a worker): the runtime's verdict, without running
+  // the component's code for a step that is over.
+  StopReason reason = control.stopReason();
+  if (reason == StopReason::ShuttingDown) return stopped();  // not recorded: it runs again after the restart
   try {
-    if (response.failure == plexus::HttpFailure::Deadline) {
-      // The loop ended the exchange at the step's deadline: the runtime's
-      // verdict, as for a step that returns late (libcurl's timer may fire a
-      // moment before the deadline as this thread's clock sees it).
+    if (reason != StopReason::None)
+      throw StepError("step '" + step.name + "': " + stopMessage(reason, *run.request.integration));
+    const auto now = clock_.steadyNow();
+    const bool pastDeadline = (step.timeoutMs && now >= run.stepDeadline) || now >= control.executionDeadline();
+    if (response.failure == plexus::HttpFailure::Deadline || pastDeadline) {
+      // (libcurl's timer may fire a moment before the deadline as this
+      // thread's clock sees it: the earlier deadline decides the message.)
       if (step.timeoutMs && run.stepDeadline <= control.executionDeadline())
         throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
                         " ms (its timeoutMs)");

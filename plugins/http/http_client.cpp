@@ -116,7 +116,10 @@ class RedirectChain {
     if (!isHttpScheme(next))
       throw std::runtime_error(describe(hop_.method, hop_.url) + " redirected to '" + redactedUrl(next.toString()) +
                                "', which is not an http:// or https:// URL");
-    if (next.getHost() != from.getHost()) eraseHeaders(hop_.headers, {"Authorization", "Cookie"});
+    // Credentials meant for one origin (scheme, host and port) must not reach
+    // another, nor go in clear after an https:// -> http:// redirect.
+    if (next.getScheme() != from.getScheme() || next.getHost() != from.getHost() || next.getPort() != from.getPort())
+      eraseHeaders(hop_.headers, {"Authorization", "Proxy-Authorization", "Cookie"});
     const bool becomesGet = status == 303 || ((status == 301 || status == 302) && hop_.method == "POST");
     if (becomesGet && hop_.method != "HEAD") {
       hop_.method = "GET";

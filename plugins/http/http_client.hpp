@@ -30,9 +30,10 @@ using FinalResponse = std::function<plexus::Result(const plexus::HttpResponse&, 
 /// Sends `request` (its timeout is the whole exchange's, redirects
 /// included), following up to kMaxRedirects redirects (301/302/303/307/308;
 /// 303, and 301/302 after a POST, continue as GET without the body, as
-/// browsers do; Authorization and Cookie headers are dropped when the host
-/// changes). A non-2xx status is a response, not an error. Logs one info
-/// line per exchange ("GET http://host/path -> 200 in 12 ms").
+/// browsers do; Authorization, Proxy-Authorization and Cookie headers are
+/// dropped when the scheme, host or port changes). A non-2xx status is a
+/// response, not an error. Logs one info line per exchange
+/// ("GET http://host/path -> 200 in 12 ms").
 ///
 /// The step fails (std::runtime_error naming the method, the redacted URL
 /// and the cause) on a timeout, the step's deadline, a cancellation, a

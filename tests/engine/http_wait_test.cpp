@@ -107,6 +107,8 @@ class Upstream {
   Poco::Net::HTTPServer server_;
 };
 
+std::atomic<int> continuations{0};  // continuations `t.fetch` has run
+
 /// `t.fetch` GETs `url` `times` times in a row, one exchange after the
 /// other (each continuation sends the next), and returns the bodies.
 plexus::Result fetchNext(std::string url, int left, Json bodies) {
@@ -114,6 +116,7 @@ plexus::Result fetchNext(std::string url, int left, Json bodies) {
   request.url = url;
   return plexus::Result::afterHttp(request, [url, left, bodies](plexus::HttpResponse response,
                                                                 plexus::Context&) mutable -> plexus::Result {
+    ++continuations;
     if (response.failed()) throw std::runtime_error("GET " + url + " failed: " + response.error);
     bodies.push_back(response.body);
     if (left > 1) return fetchNext(url, left - 1, bodies);
@@ -141,7 +144,10 @@ struct HttpFixture {
   InstanceRecord target{randomId(), "it", "default", true, Json::object(), "", nowMs()};
   Upstream upstream;
 
-  HttpFixture() { store->saveInstance(target); }
+  HttpFixture() {
+    continuations = 0;
+    store->saveInstance(target);
+  }
   ~HttpFixture() {
     upstream.releaseAll();
     if (engine) engine->stop();
@@ -220,6 +226,7 @@ TEST_CASE_METHOD(HttpFixture, "a cancel ends an execution whose step awaits its 
   CHECK(outcome->status == ExecutionStatus::Cancelled);
   CHECK_THAT(outcome->error.value_or(""), Catch::Contains("cancelled"));
   CHECK(upstream.served() == 0);  // it was still holding the request
+  CHECK(continuations == 0);      // the step was over: the component's code did not run for it
 }
 
 TEST_CASE_METHOD(HttpFixture, "a step's timeoutMs ends its HTTP exchange", "[engine][http][timeouts]") {
@@ -230,6 +237,7 @@ TEST_CASE_METHOD(HttpFixture, "a step's timeoutMs ends its HTTP exchange", "[eng
   REQUIRE(outcome);
   CHECK(outcome->status == ExecutionStatus::Failed);
   CHECK(outcome->error.value_or("") == "step 'call' timed out after 300 ms (its timeoutMs)");
+  CHECK(continuations == 0);
   store->flush();
   auto record = store->execution(id);
   REQUIRE(record);

@@ -357,6 +357,18 @@ TEST_CASE("http.request drops Authorization when a redirect changes host", "[htt
   CHECK(out["body"]["headers"]["x-keep"] == "yes");
 }
 
+TEST_CASE("http.request drops credentials when a redirect goes to another port of the same host", "[http][redirects]") {
+  TestServer first;
+  TestServer second;
+  const std::string elsewhere = second.url("/echo");
+  const Json out = request({{"url", first.url("/redirect?code=307&to=" + Poco::URI(elsewhere).toString())},
+                            {"headers", {{"Authorization", "Bearer t"}, {"Cookie", "s=1"}, {"X-Keep", "yes"}}}});
+  CHECK(out["body"]["headers"]["host"] == "127.0.0.1:" + std::to_string(second.port()));
+  CHECK_FALSE(out["body"]["headers"].contains("authorization"));
+  CHECK_FALSE(out["body"]["headers"].contains("cookie"));
+  CHECK(out["body"]["headers"]["x-keep"] == "yes");
+}
+
 TEST_CASE("http.request gives up after ten redirects", "[http][redirects][errors]") {
   TestServer server;
   FakeContext context;

@@ -46,7 +46,10 @@ class CurlExchange {
   }
   CurlExchange(const CurlExchange&) = delete;
   CurlExchange& operator=(const CurlExchange&) = delete;
-  ~CurlExchange() { curl_slist_free_all(headerList_); }
+  ~CurlExchange() {
+    handle_.reset();  // libcurl may use the header list until the handle is cleaned up
+    curl_slist_free_all(headerList_);
+  }
 
   /// The easy handle, or nullptr when it could not be set up (then call
   /// setupFailure() instead of sending).
