@@ -98,6 +98,13 @@ class Server:
                     return int(line.split()[1]) / 1024.0
         raise RuntimeError(f"no {field} for {self.name}")
 
+    def threads(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+        return 0
+
     def cpu_seconds(self):
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -149,10 +156,13 @@ def webhook_path(port, integration):
 
 # ---------------------------------------------------------------- load tools
 
-def run_wrk(args, url, duration, connections):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
-           "-s", os.path.join(HERE, "wrk-post.lua"), url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+def wrk_command(url, duration, connections):
+    return ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
+            "-s", os.path.join(HERE, "wrk-post.lua"), url]
+
+
+def parse_wrk(out):
+    """The figures of wrk-post.lua's BENCH line in wrk's output."""
     for line in out.splitlines():
         if line.startswith("BENCH "):
             r = json.loads(line[6:])
@@ -162,6 +172,11 @@ def run_wrk(args, url, duration, connections):
             r["acked"] = r["requests"] - r["statusErrors"]
             return r
     raise RuntimeError("wrk printed no BENCH line:\n" + out)
+
+
+def run_wrk(args, url, duration, connections):
+    out = subprocess.run(wrk_command(url, duration, connections), capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
 
 
 def run_client(args, url, duration, connections, follow, headers=()):

@@ -66,14 +66,6 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def threads_of(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
-
-
 def upstream_stats(log_path):
     last = None
     with open(log_path) as f:
@@ -141,7 +133,7 @@ def main():
     def sample():
         while not sampling.is_set():
             peak["rss"] = max(peak["rss"], plexus.rss_mb())
-            peak["threads"] = max(peak["threads"], threads_of(plexus.pid))
+            peak["threads"] = max(peak["threads"], plexus.threads())
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample)

@@ -23,7 +23,6 @@ installed (bench/run.sh installs it).
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -106,35 +105,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def threads_of(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 0
-
-
 def run_round(name, server, url, args):
-    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s", "--latency",
-           "-s", os.path.join(HERE, "wrk-post.lua"), url]
-    sampled = []
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(bench.wrk_command(url, args.duration, args.connections), stdout=subprocess.PIPE, text=True)
     time.sleep(args.duration / 2)
-    sampled.append(threads_of(server.pid))
+    threads = server.threads()  # mid-round, while every caller waits
     out, _ = proc.communicate()
-    for line in out.splitlines():
-        if line.startswith("BENCH "):
-            r = json.loads(line[6:])
-            r["rps"] = r["requests"] / (r["durationUs"] / 1e6)
-            r["p50Ms"], r["p99Ms"] = r["p50Us"] / 1000, r["p99Us"] / 1000
-            r["failures"] = r["connectErrors"] + r["readErrors"] + r["writeErrors"] + r["statusErrors"] + r["timeouts"]
-            r["threads"] = max(sampled)
-            r["rssMb"] = server.rss_mb()
-            print(f"  {name}: {r['rps']:.0f} calls/s, p50 {r['p50Ms']:.1f} ms, p99 {r['p99Ms']:.1f} ms, "
-                  f"{r['failures']} failures (connect {r['connectErrors']}, read {r['readErrors']}, "
-                  f"status {r['statusErrors']}, timeout {r['timeouts']}), {r['threads']} threads, {r['rssMb']:.0f} MB", flush=True)
-            return r
-    raise RuntimeError("wrk printed no BENCH line:\n" + out)
+    r = bench.parse_wrk(out)
+    r["threads"] = threads
+    r["rssMb"] = server.rss_mb()
+    print(f"  {name}: {r['rps']:.0f} calls/s, p50 {r['p50Ms']:.1f} ms, p99 {r['p99Ms']:.1f} ms, "
+          f"{r['failures']} failures (connect {r['connectErrors']}, read {r['readErrors']}, "
+          f"status {r['statusErrors']}, timeout {r['timeouts']}), {r['threads']} threads, {r['rssMb']:.0f} MB",
+          flush=True)
+    return r
 
 
 def main():

@@ -93,6 +93,29 @@ bool reachesStatus(const ServerProcess& server, const std::string& id, const std
 
 std::map<std::string, std::string> jsonBody() { return {{"Content-Type", "application/json"}}; }
 
+/// slow-upstream.yaml: a webhook whose one step GETs the upstream's /slow.
+void writeSlowUpstreamIntegration(const ServerFolders& folders, const CountingUpstream& upstream) {
+  writeFile(folders.integrations.file("slow-upstream.yaml"), R"(name: Slow Upstream
+trigger: { webhook: {} }
+steps:
+  - name: call
+    component: http
+    action: request
+    inputs: { url: ")" + upstream.url("/slow") + R"(" }
+)");
+}
+
+/// Posts `count` asynchronous calls to `url`; returns their execution ids.
+std::vector<std::string> postCalls(const std::string& url, int count) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    HttpResult accepted = http("POST", url, "{}", jsonBody());
+    REQUIRE(accepted.status == 200);
+    ids.push_back(parse(accepted.body)["executionId"]);
+  }
+  return ids;
+}
+
 }  // namespace
 
 TEST_CASE("kill -9 while step 2 of 3 waits: after the restart step 1's side effect happened once and the run ends",
@@ -197,23 +220,10 @@ TEST_CASE("with one worker thread, 64 executions wait on a slow upstream at once
           "[server][execution][http][e2e]") {
   CountingUpstream upstream;
   ServerFolders folders;
-  writeFile(folders.integrations.file("slow-upstream.yaml"), R"(name: Slow Upstream
-trigger: { webhook: {} }
-steps:
-  - name: call
-    component: http
-    action: request
-    inputs: { url: ")" + upstream.url("/slow") + R"(" }
-)");
+  writeSlowUpstreamIntegration(folders, upstream);
   ServerProcess server(folders.integrations.path(), folders.data.path(),
                        std::vector<std::string>{"--workers", "1", "--max-workers", "1"});
-  std::string url = webhookUrl(server, "slow-upstream");
-  std::vector<std::string> ids;
-  for (int i = 0; i < 64; ++i) {
-    HttpResult accepted = http("POST", url, "{}", jsonBody());
-    REQUIRE(accepted.status == 200);
-    ids.push_back(parse(accepted.body)["executionId"]);
-  }
+  std::vector<std::string> ids = postCalls(webhookUrl(server, "slow-upstream"), 64);
   for (const auto& id : ids) {
     json ended = waitForEnd(server, id, 60);
     CHECK(ended["status"] == "succeeded");
@@ -231,19 +241,10 @@ TEST_CASE("--max-outbound-connections caps the requests open at once; the others
           "[server][execution][http][e2e]") {
   CountingUpstream upstream;
   ServerFolders folders;
-  writeFile(folders.integrations.file("slow-upstream.yaml"), R"(name: Slow Upstream
-trigger: { webhook: {} }
-steps:
-  - name: call
-    component: http
-    action: request
-    inputs: { url: ")" + upstream.url("/slow") + R"(" }
-)");
+  writeSlowUpstreamIntegration(folders, upstream);
   ServerProcess server(folders.integrations.path(), folders.data.path(),
                        std::vector<std::string>{"--max-outbound-connections", "4"});
-  std::string url = webhookUrl(server, "slow-upstream");
-  std::vector<std::string> ids;
-  for (int i = 0; i < 16; ++i) ids.push_back(parse(http("POST", url, "{}", jsonBody()).body)["executionId"]);
+  std::vector<std::string> ids = postCalls(webhookUrl(server, "slow-upstream"), 16);
   for (const auto& id : ids) CHECK(waitForEnd(server, id, 60)["status"] == "succeeded");
   CHECK(upstream.hits("/slow") == 16);
   CHECK(upstream.mostAtOnce() <= 4);
