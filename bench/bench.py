@@ -426,9 +426,9 @@ def phase_scheduler(args, workdir, results):
             time.sleep(max(0, wait))
             deadline = time.time() + 300
             while True:
-                n, unfinished = db.one("SELECT count(*), coalesce(sum(status IN ('queued','running')), 0) "
+                n, unfinished = db.one("SELECT count(*), coalesce(sum(status IN ('queued','running','waiting')), 0) "
                                        "FROM executions WHERE trigger = 'schedule' AND queued_at >= ?",
-                                       (b * 1000,))
+                                       (b * 1000 - FIRE_AHEAD_MS,))
                 if n >= args.instances and unfinished == 0:
                     break
                 if time.time() > deadline:
@@ -438,7 +438,7 @@ def phase_scheduler(args, workdir, results):
         r["cpuSecondsPerBoundary"] = (plexus.cpu_seconds() - cpu_before) / len(boundaries)
         r["rssAfterMb"] = plexus.rss_mb()
         r["peakRssMb"] = plexus.rss_mb("VmHWM")
-        r["boundaries"] = [boundary_lateness(db, b, args.instances) for b in boundaries]
+        r["boundaries"] = [boundary_lateness(db, b, args.instances, plexus.log_path) for b in boundaries]
         for x in r["boundaries"]:
             print(f"  {x['due']}: fired {x['fired']}  fire lateness p50 {x['fireP50Ms']} ms p99 {x['fireP99Ms']} ms "
                   f"max {x['fireMaxMs']} ms; first step p50 {x['runP50Ms']} ms p99 {x['runP99Ms']} ms; "
@@ -448,26 +448,50 @@ def phase_scheduler(args, workdir, results):
     results["scheduler"] = r
 
 
-def boundary_lateness(db, boundary, expected):
+# Plexus records each fire this long before it is due (Runtime::kFireAhead).
+FIRE_AHEAD_MS = 1000
+
+
+def fire_lateness_from_log(log_path, boundary):
+    """The server's own line for the fires due at `boundary` (runtime.cpp,
+    noteFireQueued): how late each was queued to run, as p50/p99/max ms."""
+    due = dt.datetime.utcfromtimestamp(boundary).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    pattern = re.compile(r"(\d+) fire\(s\) due at " + re.escape(due) +
+                         r" (?:were )?queued(?: late)?: lateness p50 (\d+) ms, p99 (\d+) ms, max (\d+) ms")
+    fires, p50, p99, most = 0, None, None, None
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            m = pattern.search(line)
+            if m:  # one line per firing thread's batch when they were queued apart
+                n, a, b, c = (int(g) for g in m.groups())
+                fires += n
+                p50 = a if p50 is None else max(p50, a)
+                p99 = b if p99 is None else max(p99, b)
+                most = c if most is None else max(most, c)
+    return fires, p50, p99, most
+
+
+def boundary_lateness(db, boundary, expected, log_path):
     due_ms = boundary * 1000
     rows = db.query("SELECT trigger_results, started_at, ended_at, status FROM executions "
                     "WHERE trigger = 'schedule' AND queued_at >= ? AND queued_at < ?",
-                    (due_ms, due_ms + 60000))
-    fire, run, ended, wrong_due, failed = [], [], [], 0, 0
+                    (due_ms - FIRE_AHEAD_MS, due_ms + 60000 - FIRE_AHEAD_MS))
+    run, ended, wrong_due, failed, fired = [], [], 0, 0, 0
     for trigger_results, started_at, ended_at, status in rows:
         tr = json.loads(trigger_results)
         if parse_iso_ms(tr["scheduledAt"]) != due_ms:
             wrong_due += 1
             continue
-        fire.append(parse_iso_ms(tr["startedAt"]) - due_ms)
+        fired += 1
         if started_at is not None:
             run.append(started_at - due_ms)
         if ended_at is not None:
             ended.append(ended_at - due_ms)
         failed += status != "succeeded"
-    return {"due": dt.datetime.utcfromtimestamp(boundary).strftime("%H:%M:%SZ"), "fired": len(fire),
+    logged = fire_lateness_from_log(log_path, boundary)
+    return {"due": dt.datetime.utcfromtimestamp(boundary).strftime("%H:%M:%SZ"), "fired": fired,
             "expected": expected, "otherDue": wrong_due, "failed": failed,
-            "fireP50Ms": percentile(fire, 0.5), "fireP99Ms": percentile(fire, 0.99), "fireMaxMs": max(fire, default=None),
+            "fireP50Ms": logged[1], "fireP99Ms": logged[2], "fireMaxMs": logged[3], "loggedFires": logged[0],
             "runP50Ms": percentile(run, 0.5), "runP99Ms": percentile(run, 0.99),
             "lastEndedMs": max(ended, default=None)}
 
@@ -571,7 +595,7 @@ def table(args, results):
             ["4", f"RSS with {s['instances']:,} instances loaded (start took {s['startSeconds']:.1f} s)",
              fmt(s["rssMb"], 1, "MB"), "", "", "", ""],
             ["5", f"scheduler lateness p50 / p99, {s['instances']:,} due in one minute "
-                  "(trigger startedAt − scheduledAt)",
+                  "(due time to queued, the server's log)",
              f"{fmt(median([x['fireP50Ms'] for x in b]))} / {fmt(p99)} ms", "", "", "p99 < 50 ms",
              yes_no(p99 is not None and p99 < 50)],
             ["5", "… first step started p50 / p99; all 10,000 ended after",

@@ -101,7 +101,38 @@ void Engine::submit(ExecutionRequest request) {
 
 void Engine::submitRecorded(ExecutionRequest request) { enqueue(std::move(request)); }
 
-void Engine::enqueue(ExecutionRequest request) {
+void Engine::submitRecordedAt(std::vector<ExecutionRequest> requests, TimePoint startsAt,
+                              std::function<void(std::size_t)> onQueued) {
+  if (requests.empty()) return;
+  // The tasks are built now, so that queueing thousands at their due time
+  // is one move each, not an allocation each while the first ones run.
+  auto tasks = std::make_shared<std::vector<WorkerPool::Task>>();
+  tasks->reserve(requests.size());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (ExecutionRequest& request : requests) {
+      waiting_.try_emplace(request.executionId);  // a cancel finds it (runExecution then skips it)
+      auto one = std::make_shared<ExecutionRequest>(std::move(request));
+      tasks->push_back([this, one] {
+        countTaken(false);
+        runExecution(std::move(*one), Start::Due, "");
+      });
+    }
+    sleeping_ += tasks->size();
+  }
+  timers_->at(startsAt, [this, tasks, onQueued = std::move(onQueued)] {
+    const std::size_t count = tasks->size();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      sleeping_ -= count;
+      queued_ += count;
+    }
+    pool_->postAll(std::move(*tasks));
+    if (onQueued) onQueued(count);
+  });
+}
+
+void Engine::enqueue(ExecutionRequest request, Start start) {
   bool inMemory;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -112,15 +143,15 @@ void Engine::enqueue(ExecutionRequest request) {
   }
   if (inMemory) {
     auto shared = std::make_shared<ExecutionRequest>(std::move(request));
-    pool_->post([this, shared] {
+    pool_->post([this, shared, start] {
       countTaken(false);
-      runExecution(std::move(*shared), Start::First, "");
+      runExecution(std::move(*shared), start, "");
     });
   } else {
     std::string id = request.executionId;
-    pool_->post([this, id] {
+    pool_->post([this, id, start] {
       countTaken(true);
-      runStored(id, "", Start::First);
+      runStored(id, "", start);
     });
   }
 }
@@ -197,8 +228,10 @@ void Engine::runStored(const std::string& executionId, const std::string& note, 
     std::string why = !integration ? "integration '" + record->integrationKey + "' is no longer deployed"
                                    : "instance '" + record->instanceId + "' no longer exists";
     return endWithout(executionId, ExecutionStatus::Failed,
-                      (start == Start::First ? "cannot run: " : "cannot run again: ") + why);
+                      (record->startedAt ? "cannot run again: " : "cannot run: ") + why);
   }
+  // Woken after a restart before it ever started: a schedule fire recorded ahead.
+  if (start == Start::AfterWait && !record->startedAt) start = Start::Due;
   ExecutionRequest request{executionId, integration, *instance, record->trigger, std::move(record->triggerResults),
                            record->startedAt};
   runExecution(std::move(request), start, note);
@@ -316,6 +349,7 @@ void Engine::wakeUp(const std::string& executionId) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     --sleeping_;
+    if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it while it waited
   }
   enqueueStored(executionId, "", Start::AfterWait);
 }

@@ -34,6 +34,7 @@ struct ExecutionRequest {
 /// How an execution comes to run.
 enum class RunStart {
   First,      ///< Never ran: nothing recorded (no read of recorded steps).
+  Due,        ///< Never ran, recorded waiting for its start time (NewExecution::startsAt): nothing recorded.
   Again,      ///< Ran before (a restart, a store failure): resumes after its recorded steps; counts an attempt.
   AfterWait,  ///< Its wait is over: resumes after its recorded steps.
 };
@@ -127,6 +128,15 @@ class Engine {
   /// Queues an execution the caller already recorded in the store (with
   /// its schedule fire, in one transaction: Store::recordScheduledFires).
   void submitRecorded(ExecutionRequest request);
+  /// As submitRecorded, for executions recorded waiting until `startsAt`
+  /// (NewExecution::startsAt: schedule fires recorded ahead of their due
+  /// time): they cost one timer, not a worker, until then, and are queued
+  /// together at `startsAt` (at once if that has passed). `onQueued(n)`,
+  /// when given, is called on the timer thread once the `n` of them were
+  /// queued (quick work only). One cancelled before then is queued too, and
+  /// skipped without running when a worker takes it.
+  void submitRecordedAt(std::vector<ExecutionRequest> requests, TimePoint startsAt,
+                        std::function<void(std::size_t queued)> onQueued = nullptr);
 
   enum class CancelOutcome {
     Cancelling,  ///< It ends cancelled (at once when queued or waiting; its running step is told to stop).
@@ -174,7 +184,7 @@ class Engine {
   static constexpr std::chrono::milliseconds kLongestRetry{30000};
 
   /// Queues a task that runs the execution (in memory) or reads it back.
-  void enqueue(ExecutionRequest request);
+  void enqueue(ExecutionRequest request, Start start = Start::First);
   void enqueueStored(const std::string& executionId, std::string note, Start start);
   /// A worker took a queued execution (`deferred`: one queued as its id).
   void countTaken(bool deferred);

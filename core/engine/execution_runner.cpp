@@ -172,6 +172,8 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
   const std::string executionId = request.executionId;
   if (start == Start::AfterWait)
     store_.resumeExecution(executionId);
+  else if (start == Start::Due)
+    store_.startWhenDue(executionId, startedAt);
   else
     store_.markRunning(executionId, startedAt);
   if (!note.empty()) store_.appendLog(executionId, LogRecord{now, plexus::LogLevel::Warn, "", note});
@@ -195,7 +197,7 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
   state->start = start;
   state->startedAt = startedAt;
   state->prepared = std::move(prepared);
-  if (start != Start::First)
+  if (start != Start::First && start != Start::Due)
     for (RecordedStep& step : store_.recordedSteps(executionId)) state->recorded.emplace(step.name, std::move(step));
   state->scope = initialScope(state->request, state->configVars, startedAt);
   return advance(state, control);

@@ -70,6 +70,20 @@ void WorkerPool::post(Task task) {
   state_->wake.notify_one();
 }
 
+void WorkerPool::postAll(std::vector<Task> tasks) {
+  if (tasks.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->stopping) return;
+    for (Task& task : tasks) state_->tasks.push_back(std::move(task));
+  }
+  if (tasks.size() == 1) {
+    state_->wake.notify_one();
+  } else {
+    state_->wake.notify_all();
+  }
+}
+
 void WorkerPool::growIfStarved() {
   State& s = *state_;
   auto cpu = processCpuTime();

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace plexus::core {
 
@@ -38,6 +39,9 @@ class WorkerPool {
   /// Queues a task; it runs on a pool thread, in posting order with the
   /// others. A task must not throw (what it throws is logged and dropped).
   void post(Task task);
+  /// Queues several tasks at once, in order: one lock and one wake-up for
+  /// all (thousands of executions due at the same time).
+  void postAll(std::vector<Task> tasks);
   /// The supervisor's tick: starts more threads when tasks wait, no thread
   /// is idle and the process used less CPU since the last call than the
   /// machine has (the busy threads are blocked). Doubles at most per call.

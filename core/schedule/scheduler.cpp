@@ -19,7 +19,8 @@ TimePoint firstDue(const Schedule& schedule, MissedRunPolicy policy, std::option
     // For All the rest follow from the first by nextAfter, oldest first.
     if (!missed.empty()) return missed.front();
   }
-  return schedule.nextAfter(now);
+  // A fire recorded ahead (setFireAhead) may be the last one yet still due.
+  return schedule.nextAfter(lastFire ? std::max(now, *lastFire) : now);
 }
 
 }  // namespace
@@ -130,7 +131,8 @@ void Scheduler::upsert(const std::string& instanceId, Schedule schedule, MissedR
   const std::optional<TimePoint> lastFire = ledger_.lastFire(instanceId);
   const TimePoint due = firstDue(schedule, policy, lastFire, clock_.now());
   std::lock_guard<std::mutex> lock(mutex_);
-  auto [it, inserted] = entries_.insert_or_assign(instanceId, Entry{std::move(schedule), policy, due, due, false, 0});
+  auto [it, inserted] =
+      entries_.insert_or_assign(instanceId, Entry{std::move(schedule), policy, due, due - fireAhead_, false, 0});
   scheduleEntry(it->first, it->second);
   wake_.notify_one();
 }
@@ -203,7 +205,7 @@ void Scheduler::run() {
     // the next due time. After a ledger outage the policy decides, as
     // after downtime; `due` counts as the last fire.
     entry.due = entry.retrying ? firstDue(entry.schedule, entry.policy, due, clock_.now()) : entry.schedule.nextAfter(due);
-    entry.wakeAt = entry.due;
+    entry.wakeAt = entry.due - fireAhead_;
     entry.retrying = false;
     scheduleEntry(instanceId, entry);
     const std::uint64_t version = entry.version;

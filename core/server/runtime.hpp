@@ -14,6 +14,7 @@
 #include "engine/engine.hpp"
 #include "engine/integration_registry.hpp"
 #include "loader/component_loader.hpp"
+#include "schedule/fire_lateness.hpp"
 #include "schedule/scheduler.hpp"
 #include "server/settings.hpp"
 #include "store/store.hpp"
@@ -115,6 +116,8 @@ class Runtime {
   void syncDeclaredInstances();
   void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
   std::vector<FireOutcome> onSchedulesDue(const std::vector<DueTime>& fires);
+  /// `count` recorded fires due at `due` were queued to run: their lateness counts (FireLateness).
+  void noteFiresQueued(TimePoint due, std::size_t count);
   void validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const;
   void rememberInstance(const InstanceRecord& instance);  // Requires instancesMutex_.
   void forgetInstance(const std::string& id);             // Requires instancesMutex_.
@@ -127,8 +130,14 @@ class Runtime {
   std::unique_ptr<Store> store_;
   std::unique_ptr<ComponentRegistry> components_;
   IntegrationRegistry integrations_;
+  FireLateness fireLateness_;  // before engine_: the engine's timers report to it
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Scheduler> scheduler_;
+  /// How long before its due time a fire is recorded (as a waiting execution).
+  static constexpr std::chrono::milliseconds kFireAhead{1000};
+  /// Fires due together that get a lateness line in the log, or fires that late.
+  static constexpr std::size_t kManyFires = 100;
+  static constexpr std::chrono::milliseconds kLateFire{1000};
   std::mutex instancesMutex_;  // Serialises instance changes (store + scheduler + cache).
   // Every instance by id, and webhook instances' ids by token, so neither a
   // webhook nor a schedule fire reads the database to find its instance.

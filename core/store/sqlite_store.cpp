@@ -460,7 +460,8 @@ namespace {
 void insertExecution(Connection& db, const NewExecution& execution, const std::string& triggerResults) {
   auto insert = db.prepare(
       "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, "
-      "queued_at, attempts, trigger_results) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, 0, ?7)");
+      "queued_at, attempts, trigger_results) VALUES (?1, ?2, ?3, ?4, ?5, ?8, ?6, 0, ?7)");
+  insert->bind(8, execution.startsAt ? "waiting" : "queued");
   insert->bind(1, execution.id);
   insert->bind(2, execution.integrationKey);
   insert->bind(3, execution.instanceId);
@@ -699,6 +700,22 @@ void SqliteStore::resumeExecution(const std::string& executionId) {
     postProgress(executionId, [executionId](Connection& db) {
       auto update = db.prepare("UPDATE executions SET status = 'running' WHERE id = ?1");
       update->bind(1, executionId);
+      update->run();
+      if (db.changes() == 0) throwNoExecution(executionId);
+      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
+      wakeup->bind(1, executionId);
+      wakeup->run();
+    });
+  });
+}
+
+void SqliteStore::startWhenDue(const std::string& executionId, TimePoint startedAt) {
+  writing(*health_, "startWhenDue", executionId, [&] {
+    postProgress(executionId, [executionId, startedAt](Connection& db) {
+      auto update = db.prepare(
+          "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
+      update->bind(1, executionId);
+      update->bind(2, startedAt);
       update->run();
       if (db.changes() == 0) throwNoExecution(executionId);
       auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
@@ -1038,7 +1055,14 @@ std::vector<bool> SqliteStore::recordScheduledFires(const std::vector<ScheduledF
     writer_->write([&](Connection& db) {
       for (std::size_t i = 0; i < fires.size(); ++i) {
         first[i] = recordFireIfNew(db, fires[i].instanceId, fires[i].dueAt);
-        if (first[i] && fires[i].execution) insertExecution(db, *fires[i].execution, triggerResults[i]);
+        if (!first[i] || !fires[i].execution) continue;
+        insertExecution(db, *fires[i].execution, triggerResults[i]);
+        if (const auto& startsAt = fires[i].execution->startsAt) {
+          auto wakeup = db.prepare("INSERT INTO wakeups (execution_id, wake_at) VALUES (?1, ?2)");
+          wakeup->bind(1, fires[i].execution->id);
+          wakeup->bind(2, *startsAt);
+          wakeup->run();
+        }
       }
     });
     return first;

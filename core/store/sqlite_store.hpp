@@ -109,6 +109,7 @@ class SqliteStore final : public Store {
   void suspendExecutionLater(const std::string& executionId, const StepRecord& step, const StoredResult& result,
                              TimePoint wakeAt, Done whenDone) override;
   void resumeExecution(const std::string& executionId) override;
+  void startWhenDue(const std::string& executionId, TimePoint startedAt) override;
   void flush() override;
   void resetForRetry(const std::string& executionId) override;
 

@@ -189,6 +189,10 @@ struct NewExecution {
   /// Read back by executionToRun (createExecution ignores them).
   ExecutionStatus status = ExecutionStatus::Queued;
   std::optional<TimePoint> startedAt;
+  /// Recorded waiting for this time instead of queued (a schedule fire
+  /// recorded ahead of its due time), with a wake-up at it; honoured by
+  /// recordScheduledFires.
+  std::optional<TimePoint> startsAt;
 };
 
 /// A schedule fire and the execution it starts, recorded together.
@@ -265,6 +269,10 @@ class Store : public FireLedger {
   /// A progress write: the waiting execution runs again (its wake-up goes).
   /// Unlike markRunning, it does not count an attempt.
   virtual void resumeExecution(const std::string& executionId) = 0;
+  /// A progress write: an execution recorded waiting for its start time
+  /// (NewExecution::startsAt) starts, as markRunning (it counts an
+  /// attempt), and its wake-up goes.
+  virtual void startWhenDue(const std::string& executionId, TimePoint startedAt) = 0;
   /// Returns once every progress write made before it is durable.
   virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run

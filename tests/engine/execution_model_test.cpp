@@ -113,6 +113,15 @@ struct ModelFixture {
     }
     return false;
   }
+  /// Records a schedule fire of `target` as an execution waiting until
+  /// `startsAt` (as Runtime does ahead of a due time); returns its request.
+  ExecutionRequest recordFireAhead(TimePoint startsAt) {
+    std::string id = Engine::newExecutionId();
+    NewExecution execution{id, "it", target.id, target.name, "schedule", Json::object(), clock.now()};
+    execution.startsAt = startsAt;
+    REQUIRE(store->recordScheduledFires({ScheduledFire{target.id, startsAt, execution}}) == std::vector<bool>{true});
+    return ExecutionRequest{id, registry.find("it"), target, "schedule", Json::object()};
+  }
   ExecutionRecord record(const std::string& id) {
     auto found = store->execution(id);
     REQUIRE(found);
@@ -354,6 +363,81 @@ TEST_CASE_METHOD(ModelFixture, "cancel ends a waiting, a queued and a running ex
 
   CHECK(engine->cancel(running) == Engine::CancelOutcome::Ended);
   CHECK(engine->cancel("no-such-execution") == Engine::CancelOutcome::Unknown);
+}
+
+TEST_CASE_METHOD(ModelFixture, "a fire recorded ahead waits for its due time on a timer, and a cancel before it wins",
+                 "[engine][waiting][schedule]") {
+  IntegrationSpec spec;
+  spec.steps = {step("tick", "count")};
+  deploy(spec);
+  startEngine(1, 1);
+  engine->start();
+  const TimePoint due = clock.now() + milliseconds(1000);
+  ExecutionRequest kept = recordFireAhead(due);
+  ExecutionRequest dropped = recordFireAhead(due + milliseconds(60000));
+  const std::string keptId = kept.executionId, droppedId = dropped.executionId;
+  std::atomic<std::size_t> queued{0};
+  engine->submitRecordedAt({std::move(kept)}, due, [&](std::size_t n) { queued += n; });
+  engine->submitRecordedAt({std::move(dropped)}, due + milliseconds(60000), [&](std::size_t n) { queued += n; });
+  CHECK(record(keptId).status == ExecutionStatus::Waiting);
+  CHECK(engine->waitingCount() == 2);
+  CHECK(engine->cancel(droppedId) == Engine::CancelOutcome::Cancelling);
+  CHECK(record(droppedId).status == ExecutionStatus::Cancelled);
+
+  clock.advance(milliseconds(999));
+  std::this_thread::sleep_for(milliseconds(100));
+  CHECK(record(keptId).status == ExecutionStatus::Waiting);  // not before its due time
+  CHECK(sideEffects == 0);
+  clock.advance(milliseconds(1));
+  auto outcome = engine->waitFor(keptId, std::chrono::seconds(10));
+  REQUIRE(outcome);
+  CHECK(outcome->status == ExecutionStatus::Succeeded);
+  ExecutionRecord done = record(keptId);
+  CHECK(done.attempts == 1);
+  REQUIRE(done.startedAt);
+  CHECK(*done.startedAt >= due);
+
+  clock.advance(milliseconds(60000));  // the cancelled one's time passes: it never runs
+  std::this_thread::sleep_for(milliseconds(100));
+  CHECK(record(droppedId).status == ExecutionStatus::Cancelled);
+  CHECK(record(droppedId).steps.empty());
+  CHECK(sideEffects == 1);
+  CHECK(queued == 2);  // the cancelled one too: a worker skipped it
+  CHECK(engine->waitingCount() == 0);
+}
+
+TEST_CASE_METHOD(ModelFixture, "a fire recorded ahead survives a restart and runs once, at its due time",
+                 "[engine][waiting][schedule][recovery]") {
+  IntegrationSpec spec;
+  spec.steps = {step("tick", "count")};
+  deploy(spec);
+  startEngine();
+  engine->start();
+  const TimePoint due = clock.now() + milliseconds(1000);
+  ExecutionRequest request = recordFireAhead(due);
+  const std::string id = request.executionId;
+  engine->submitRecordedAt({std::move(request)}, due);
+  engine->stop();  // the server goes away before it is due
+  engine.reset();
+  store.reset();
+
+  store = SqliteStore::open(dir);
+  startEngine();
+  RecoveryReport report = engine->recoverUnfinished();
+  REQUIRE(report.waiting.size() == 1);
+  CHECK(report.requeued.empty());
+  engine->start();
+  std::this_thread::sleep_for(milliseconds(100));
+  CHECK(record(id).status == ExecutionStatus::Waiting);
+  clock.advance(milliseconds(1000));
+  auto outcome = engine->waitFor(id, std::chrono::seconds(10));
+  REQUIRE(outcome);
+  CHECK(outcome->status == ExecutionStatus::Succeeded);
+  CHECK(sideEffects == 1);
+  ExecutionRecord done = record(id);
+  CHECK(done.attempts == 1);
+  CHECK(done.startedAt);
+  CHECK(done.logs.empty());  // it did not run before: no "resuming" note
 }
 
 TEST_CASE_METHOD(ModelFixture, "a running step that ignores a cancel is given up after the grace", "[engine][cancel]") {

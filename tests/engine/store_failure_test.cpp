@@ -57,6 +57,7 @@ class FailingEnds final : public Store {
     real_.suspendExecutionLater(id, s, r, at, std::move(whenDone));
   }
   void resumeExecution(const std::string& id) override { real_.resumeExecution(id); }
+  void startWhenDue(const std::string& id, TimePoint t) override { real_.startWhenDue(id, t); }
   std::vector<RecordedStep> recordedSteps(const std::string& id) override { return real_.recordedSteps(id); }
   void flush() override { real_.flush(); }
   void resetForRetry(const std::string& id) override { real_.resetForRetry(id); }

@@ -462,3 +462,31 @@ TEST_CASE("A batch handler gets the fires due together in one call, and a failed
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0], Catch::Contains("could not be recorded (retrying): disk I/O error"));
 }
+
+TEST_CASE("With fire-ahead each fire is handed over that long before its due time, and only once",
+          "[scheduler][ahead]") {
+  SimulatedClock clock;  // starts on a whole hour
+  const TimePoint start = clock.now();
+  InMemoryFireLedger ledger;
+  FireLog log;
+  Scheduler scheduler(ledger, log.callback(), nullptr, clock);
+  scheduler.setFireAhead(1s);
+  scheduler.upsert("a", every(1, "minutes"));
+  scheduler.start();
+  clock.advance(58s);
+  std::this_thread::sleep_for(50ms);
+  CHECK(log.count() == 0);  // more than a second before its due time
+  clock.advance(1s);
+  REQUIRE(log.waitFor(1, 5s));
+  CHECK(log.dues() == std::vector<TimePoint>{start + 60s});  // handed over with its own due time
+  CHECK(scheduler.nextRunAt("a") == start + 120s);
+
+  // Upserted again (a redeploy) between the fire and its due time: that
+  // fire is in the ledger already, so it does not come again.
+  scheduler.upsert("a", every(1, "minutes"));
+  CHECK(scheduler.nextRunAt("a") == start + 120s);
+  clock.advance(1s);
+  std::this_thread::sleep_for(50ms);
+  CHECK(log.count() == 1);
+  scheduler.stop();
+}

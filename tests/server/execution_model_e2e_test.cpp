@@ -45,6 +45,10 @@ class CountingUpstream {
     return hits_[path];
   }
   int mostAtOnce() const { return mostAtOnce_; }
+  std::map<std::string, int> allHits() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return hits_;
+  }
 
  private:
   struct Handler : Poco::Net::HTTPRequestHandler {
@@ -154,6 +158,48 @@ steps:
   REQUIRE(done["steps"].size() == 3);
   CHECK(done["steps"][1]["name"] == "pause");
   CHECK(done["steps"][1]["status"] == "succeeded");
+}
+
+TEST_CASE("kill -9 while a schedule fire is recorded ahead of its due time: it runs once after the restart, not early",
+          "[server][execution][recovery][schedule][e2e]") {
+  CountingUpstream upstream;
+  ServerFolders folders;
+  writeFile(folders.integrations.file("ticks.yaml"), R"(name: Ticks
+trigger: { schedule: { every: 5, unit: seconds } }
+steps:
+  - name: call
+    component: http
+    action: request
+    inputs: { method: POST, url: ")" + upstream.url("/tick/") + R"({{ trigger.results.scheduledAt }}" }
+  - name: due
+    component: json
+    action: value
+    inputs: { value: "{{ trigger.results.scheduledAt }}" }
+)");
+  auto server = std::make_unique<ServerProcess>(folders.integrations.path(), folders.data.path());
+  // Each fire is recorded a second before it is due, as a waiting execution.
+  std::string id;
+  REQUIRE(eventually([&] {
+    for (auto& item : parse(http("GET", server->url() + "/api/executions?limit=1000").body))
+      if (item["status"] == "waiting") id = item["id"];
+    return !id.empty();
+  }, 15));
+  server->kill9();
+
+  server = std::make_unique<ServerProcess>(folders.integrations.path(), folders.data.path());
+  REQUIRE(reachesStatus(*server, id, "succeeded", 30));
+  HttpResult due = http("GET", server->url() + "/executions/" + id + "/result");
+  REQUIRE(due.status == 200);
+  std::string scheduledAt = due.body;  // a string result is served as text/plain
+  json done = execution(*server, id);
+  CHECK(done["attempts"] == 1);
+  CHECK(done["startedAt"].get<std::string>() >= scheduledAt);  // not before its due time (same ISO format)
+  CHECK(upstream.hits("/tick/" + scheduledAt) == 1);
+  server.reset();
+  for (const auto& [path, hits] : upstream.allHits()) {
+    INFO(path);
+    CHECK(hits == 1);  // no due time ran twice, across the kill either
+  }
 }
 
 TEST_CASE("POST /api/executions/ID/cancel: 202 and cancelled, 409 once ended, 404 for no execution",
