@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -28,30 +29,42 @@ void deliver(const HttpLoop::Done& done, plexus::HttpResponse response) {
 }
 
 constexpr int kEventsPerWait = 256;
+/// The wake-up eventfd's epoll tag; sockets carry (shard << 32 | fd).
+constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
 }  // namespace
 
 HttpLoop::HttpLoop(Options options) : options_(options) {
   plexus::detail::initCurlOnce();
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  multi_ = curl_multi_init();
-  if (epoll_ < 0 || wakeFd_ < 0 || !multi_)
+  if (epoll_ < 0 || wakeFd_ < 0)
     throw std::runtime_error(std::string("the HTTP event loop could not start: ") + std::strerror(errno));
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.fd = wakeFd_;
+  event.data.u64 = kWakeTag;
   epoll_ctl(epoll_, EPOLL_CTL_ADD, wakeFd_, &event);
-  CURLM* multi = multiOf(multi_);
-  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.maxConnections);
-  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpLoop::onSocket);
-  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpLoop::onTimer);
-  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  const long maxConnections = std::max(1L, options_.maxConnections);
+  const std::size_t count = std::min<std::size_t>(kMostShards, static_cast<std::size_t>(maxConnections));
+  shards_.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    Shard& shard = shards_[i];
+    shard.loop = this;
+    shard.index = static_cast<std::uint32_t>(i);
+    shard.capacity = maxConnections / static_cast<long>(count) + (static_cast<long>(i) < maxConnections % static_cast<long>(count) ? 1 : 0);
+    shard.multi = curl_multi_init();
+    if (!shard.multi) throw std::runtime_error("the HTTP event loop could not start: curl_multi_init failed");
+    CURLM* multi = multiOf(shard.multi);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, shard.capacity);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &HttpLoop::onSocket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &shard);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &HttpLoop::onTimer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, &shard);
+  }
 }
 
 HttpLoop::~HttpLoop() {
   stop();
-  curl_multi_cleanup(multiOf(multi_));
+  for (Shard& shard : shards_) curl_multi_cleanup(multiOf(shard.multi));
   ::close(wakeFd_);
   ::close(epoll_);
 }
@@ -111,32 +124,33 @@ std::size_t HttpLoop::inFlight() const {
   return inFlight_;
 }
 
-int HttpLoop::onSocket(void*, int socket, int what, void* self, void*) {
-  auto* loop = static_cast<HttpLoop*>(self);
+int HttpLoop::onSocket(void*, int socket, int what, void* userp, void*) {
+  auto& shard = *static_cast<Shard*>(userp);
+  const int epoll = shard.loop->epoll_;
   if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(loop->epoll_, EPOLL_CTL_DEL, socket, nullptr);  // may be closed already: then epoll dropped it
+    epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nullptr);  // may be closed already: then epoll dropped it
     return 0;
   }
   epoll_event event{};
   event.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-  event.data.fd = socket;
-  if (epoll_ctl(loop->epoll_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT)
-    epoll_ctl(loop->epoll_, EPOLL_CTL_ADD, socket, &event);
+  event.data.u64 = (static_cast<std::uint64_t>(shard.index) << 32) | static_cast<std::uint32_t>(socket);
+  if (epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT)
+    epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event);
   return 0;
 }
 
-int HttpLoop::onTimer(void*, long timeoutMs, void* self) {
-  auto* loop = static_cast<HttpLoop*>(self);
+int HttpLoop::onTimer(void*, long timeoutMs, void* userp) {
+  auto& shard = *static_cast<Shard*>(userp);
   if (timeoutMs < 0)
-    loop->curlTimer_.reset();
+    shard.timer.reset();
   else
-    loop->curlTimer_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    shard.timer = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   return 0;
 }
 
-void HttpLoop::socketAction(int socket, int events) {
+void HttpLoop::socketAction(Shard& shard, int socket, int events) {
   int running = 0;
-  curl_multi_socket_action(multiOf(multi_), socket, events, &running);
+  curl_multi_socket_action(multiOf(shard.multi), socket, events, &running);
 }
 
 void HttpLoop::run() {
@@ -154,15 +168,21 @@ void HttpLoop::run() {
     admit();
 
     auto now = std::chrono::steady_clock::now();
-    auto wakeAt = std::min(nextStopCheck_, curlTimer_.value_or(std::chrono::steady_clock::time_point::max()));
+    auto wakeAt = nextStopCheck_;
+    bool anyTimer = false;
+    for (const Shard& shard : shards_) {
+      if (!shard.timer) continue;
+      anyTimer = true;
+      wakeAt = std::min(wakeAt, *shard.timer);
+    }
     int timeoutMs = wakeAt <= now ? 0
                                   : static_cast<int>(std::min<long long>(
                                         std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1,
                                         options_.stopCheck.count()));
-    if (open_.empty() && waiting_.empty() && !curlTimer_) timeoutMs = -1;  // idle: sleep until send() or stop() wakes it
+    if (open_.empty() && waiting_.empty() && !anyTimer) timeoutMs = -1;  // idle: sleep until send() or stop() wakes it
     int ready = epoll_wait(epoll_, events, kEventsPerWait, timeoutMs);
     for (int i = 0; i < ready; ++i) {
-      if (events[i].data.fd == wakeFd_) {
+      if (events[i].data.u64 == kWakeTag) {
         std::uint64_t count;
         [[maybe_unused]] ssize_t read = ::read(wakeFd_, &count, sizeof count);
         continue;
@@ -170,11 +190,13 @@ void HttpLoop::run() {
       int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                   (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                   (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-      socketAction(events[i].data.fd, flags);
+      const auto tag = events[i].data.u64;
+      socketAction(shards_.at(tag >> 32), static_cast<int>(tag & 0xffffffffu), flags);
     }
-    if (curlTimer_ && std::chrono::steady_clock::now() >= *curlTimer_) {
-      curlTimer_.reset();
-      socketAction(CURL_SOCKET_TIMEOUT, 0);
+    for (Shard& shard : shards_) {
+      if (!shard.timer || std::chrono::steady_clock::now() < *shard.timer) continue;
+      shard.timer.reset();
+      socketAction(shard, CURL_SOCKET_TIMEOUT, 0);
     }
     finishDone();
     stopAsked(std::chrono::steady_clock::now());
@@ -208,22 +230,33 @@ void HttpLoop::admit() {
       continue;
     }
     CURL* handle = transfer->exchange->handle();
+    // The first shard with room (there is one: fewer than maxConnections are open).
+    Shard* shard = &shards_.front();
+    for (Shard& candidate : shards_)
+      if (candidate.open < candidate.capacity) {
+        shard = &candidate;
+        break;
+      }
     // Adding sets libcurl's timer (to 0): the next turn of the loop starts the transfer.
-    if (CURLMcode code = curl_multi_add_handle(multiOf(multi_), handle); code != CURLM_OK) {
+    if (CURLMcode code = curl_multi_add_handle(multiOf(shard->multi), handle); code != CURLM_OK) {
       unqueue(transfer->exchange->fail(plexus::HttpFailure::Other, curl_multi_strerror(code)));
       continue;
     }
+    ++shard->open;
+    transfer->shard = shard->index;
     open_.emplace(handle, std::move(transfer));
   }
 }
 
 void HttpLoop::finishDone() {
-  int queued = 0;
-  while (CURLMsg* message = curl_multi_info_read(multiOf(multi_), &queued)) {
-    if (message->msg != CURLMSG_DONE) continue;
-    auto it = open_.find(message->easy_handle);
-    if (it == open_.end()) continue;
-    end(message->easy_handle, it->second->exchange->finish(message->data.result));
+  for (Shard& shard : shards_) {
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multiOf(shard.multi), &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      auto it = open_.find(message->easy_handle);
+      if (it == open_.end()) continue;
+      end(message->easy_handle, it->second->exchange->finish(message->data.result));
+    }
   }
   admit();  // into the connections just freed
 }
@@ -260,7 +293,9 @@ void HttpLoop::end(void* handle, plexus::HttpResponse response) {
   auto it = open_.find(handle);
   std::unique_ptr<Transfer> transfer = std::move(it->second);
   open_.erase(it);
-  curl_multi_remove_handle(multiOf(multi_), static_cast<CURL*>(handle));
+  Shard& shard = shards_[transfer->shard];
+  curl_multi_remove_handle(multiOf(shard.multi), static_cast<CURL*>(handle));
+  --shard.open;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     --inFlight_;

@@ -4,10 +4,18 @@
 // curl's own ephiperfifo example): the loop hears of the sockets that are
 // ready, never scans them all, so 4,096 open exchanges cost what the ready
 // ones cost.
+//
+// The exchanges are spread over a few multi handles (shards), filled one
+// after the other: libcurl 7.88 walks its whole connection cache each time
+// an exchange is removed from a multi handle (curl_multi_remove_handle looks
+// for a connect-only connection by id), so one multi with 4,096 connections
+// paid about 70 µs of CPU per exchange for that walk alone. Filling the first
+// shard before the next keeps a quiet partner's connections reused.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -66,13 +74,24 @@ class HttpLoop {
     std::unique_ptr<plexus::detail::CurlExchange> exchange;
     StopCheck stopRequested;
     Done done;
+    std::size_t shard = 0;  ///< Where it is open.
   };
+  /// One multi handle and its share of maxConnections.
+  struct Shard {
+    HttpLoop* loop = nullptr;
+    std::uint32_t index = 0;
+    void* multi = nullptr;  // CURLM*
+    long capacity = 0;
+    long open = 0;
+    std::optional<std::chrono::steady_clock::time_point> timer;  // when libcurl wants to be called, if at all
+  };
+  static constexpr std::size_t kMostShards = 8;
   void run();
   void wake();
   /// libcurl's callbacks: a socket to watch (or stop watching), a timeout to keep.
   static int onSocket(void* easy, int socket, int what, void* self, void* socketData);
   static int onTimer(void* multi, long timeoutMs, void* self);
-  void socketAction(int socket, int events);
+  void socketAction(Shard& shard, int socket, int events);
   /// Opens waiting transfers while fewer than maxConnections are open.
   void admit();
   void finishDone();
@@ -80,7 +99,7 @@ class HttpLoop {
   void end(void* handle, plexus::HttpResponse response);
 
   const Options options_;
-  void* multi_ = nullptr;  // CURLM*; used by the loop's thread only
+  std::vector<Shard> shards_;  // fixed by the constructor; used by the loop's thread only
   int epoll_ = -1;         // the sockets libcurl asked to watch, and wakeFd_
   int wakeFd_ = -1;        // an eventfd: send() and stop() write to it
 
@@ -95,7 +114,6 @@ class HttpLoop {
   std::unordered_map<void*, std::unique_ptr<Transfer>> open_;
   std::deque<std::unique_ptr<Transfer>> waiting_;
   std::chrono::steady_clock::time_point nextStopCheck_{};
-  std::optional<std::chrono::steady_clock::time_point> curlTimer_;  // when libcurl wants to be called, if at all
   std::thread thread_;  // touched by start/stop only
 };
 

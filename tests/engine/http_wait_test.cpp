@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -52,6 +53,11 @@ class Upstream {
   }
   int mostAtOnce() const { return mostAtOnce_; }
   int served() const { return served_; }
+  /// How many client connections (distinct source ports) it has seen.
+  std::size_t connections() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return clientPorts_.size();
+  }
   void releaseAll() {
     std::lock_guard<std::mutex> lock(mutex_);
     released_ = true;
@@ -66,6 +72,10 @@ class Upstream {
     return params;
   }
   void answer(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      clientPorts_.insert(request.clientAddress().port());
+    }
     int now = ++atOnce_;
     for (int seen = mostAtOnce_; now > seen && !mostAtOnce_.compare_exchange_weak(seen, now);) {
     }
@@ -80,6 +90,7 @@ class Upstream {
     --atOnce_;
     ++served_;
     response.setContentType("text/plain");
+    response.setContentLength(2);  // so that the connection can be kept alive
     response.send() << "ok";
   }
   struct Handler : Poco::Net::HTTPRequestHandler {
@@ -97,6 +108,7 @@ class Upstream {
     Upstream& upstream;
   };
 
+  std::set<int> clientPorts_;  // guarded by mutex_
   std::atomic<int> atOnce_{0};
   std::atomic<int> mostAtOnce_{0};
   std::atomic<int> served_{0};
@@ -306,4 +318,37 @@ TEST_CASE("past the connection cap an exchange waits in the loop's queue, and it
   CHECK(responses[0].status == 200);
   CHECK(responses[0].body == "ok");
   CHECK(loop.inFlight() == 0);
+}
+
+TEST_CASE("the loop reuses one connection for exchanges one after another, and fills every shard under load",
+          "[io][http]") {
+  Upstream upstream;
+  HttpLoop loop(HttpLoop::Options{16, milliseconds(20)});  // 8 shards of 2 connections
+  loop.start();
+  std::mutex mutex;
+  std::condition_variable answered;
+  int done = 0;
+  auto send = [&](const std::string& path) {
+    plexus::HttpRequest request;
+    request.url = upstream.url(path);
+    loop.send(request, milliseconds::max(), nullptr, [&](plexus::HttpResponse response) {
+      CHECK(response.status == 200);
+      std::lock_guard<std::mutex> lock(mutex);
+      ++done;
+      answered.notify_all();
+    });
+  };
+  auto waitForDone = [&](int count) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return answered.wait_for(lock, std::chrono::seconds(10), [&] { return done >= count; });
+  };
+  for (int i = 1; i <= 10; ++i) {
+    send("/slow?ms=1");
+    REQUIRE(waitForDone(i));
+  }
+  CHECK(upstream.connections() == 1);  // all in the first shard, on its one kept-alive connection
+
+  for (int i = 0; i < 40; ++i) send("/slow?ms=200");
+  REQUIRE(waitForDone(50));
+  CHECK(upstream.mostAtOnce() == 16);  // every shard's share open at once, never more
 }
