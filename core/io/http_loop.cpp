@@ -50,7 +50,8 @@ HttpLoop::HttpLoop(Options options) : options_(options) {
     Shard& shard = shards_[i];
     shard.loop = this;
     shard.index = static_cast<std::uint32_t>(i);
-    shard.capacity = maxConnections / static_cast<long>(count) + (static_cast<long>(i) < maxConnections % static_cast<long>(count) ? 1 : 0);
+    const long shards = static_cast<long>(count);
+    shard.capacity = maxConnections / shards + (static_cast<long>(i) < maxConnections % shards ? 1 : 0);
     shard.multi = curl_multi_init();
     if (!shard.multi) throw std::runtime_error("the HTTP event loop could not start: curl_multi_init failed");
     CURLM* multi = multiOf(shard.multi);
