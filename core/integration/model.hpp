@@ -12,6 +12,8 @@
 #include <plexus/component.hpp>
 #include <plexus/value.hpp>
 
+#include "schedule/schedule.hpp"  // MissedRunPolicy
+
 namespace plexus::core {
 
 /// Where something came from in a YAML file (lines and columns from 1).
@@ -51,9 +53,6 @@ struct StepSpec {
 
 enum class TriggerKind { Webhook, Schedule };
 
-/// How many runs to make for fire times missed while the server was down
-/// (Kestra's recoverMissedSchedules): none, only the last one, or all.
-enum class MissedRunPolicy { None, Last, All };
 
 struct TriggerSpec {
   TriggerKind kind = TriggerKind::Webhook;

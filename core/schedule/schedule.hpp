@@ -71,6 +71,10 @@ class ScheduleError : public std::runtime_error {
 
 enum class IntervalUnit { Seconds, Minutes, Hours, Days, Weeks };
 
+/// How many runs to make for fire times missed while the server was down
+/// (Kestra's recoverMissedSchedules): none, only the last one, or all.
+enum class MissedRunPolicy { None, Last, All };
+
 /// A schedule as written, validated by parseSchedule.
 struct ScheduleSpec {
   enum class Kind { Interval, Cron } kind = Kind::Interval;

@@ -48,7 +48,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "integration/model.hpp"
 #include "schedule/fire_ledger.hpp"
 #include "schedule/schedule.hpp"
 #include "util/clock.hpp"
