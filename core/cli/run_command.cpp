@@ -20,6 +20,7 @@
 #include "server/http_reply.hpp"
 #include "server/webhook_payload.hpp"
 #include "store/sqlite_store.hpp"
+#include "trigger/trigger_results.hpp"
 #include "util/ids.hpp"
 
 namespace plexus::core::cli {
@@ -76,16 +77,9 @@ plexus::Json webhookResults(const Args& args, const std::string& id, const Insta
   } catch (const PayloadError& error) {
     throw UsageError(std::string("--payload: ") + error.what());
   }
-  return plexus::Json{{"method", "POST"},
-                      {"headers", headers},
-                      {"queryParameters", plexus::Json::object()},
-                      {"body", {{"data", body.data}, {"contentType", contentType}}},
-                      {"rawBody", {{"data", plexus::Json::binary(body.raw)}, {"contentType", contentType}}},
-                      {"webhookUrl", "(plexus run)"},
-                      {"executionId", id},
-                      {"startedAt", formatIsoMs(nowMs())},
-                      {"instance", {{"id", instance.id}, {"name", instance.name}}},
-                      {"integration", {{"key", integration.key}, {"name", integration.name}}}};
+  WebhookRequestParts parts{"POST",        std::move(headers), plexus::Json::object(), std::move(body.data),
+                            contentType,   std::move(body.raw), "(plexus run)"};
+  return webhookTriggerResults(std::move(parts), id, formatIsoMs(nowMs()), instance, integration);
 }
 
 std::string showResult(const std::optional<StoredResult>& result) {
@@ -149,9 +143,7 @@ int runCommand(const Arguments& arguments) {
   plexus::Json results =
       integration->trigger.kind == TriggerKind::Webhook
           ? webhookResults(args, id, instance, *integration)
-          : plexus::Json{{"scheduledAt", formatIsoMs(nowMs())}, {"startedAt", formatIsoMs(nowMs())},
-                         {"executionId", id}, {"instance", {{"id", instance.id}, {"name", instance.name}}},
-                         {"integration", {{"key", integration->key}, {"name", integration->name}}}};
+          : scheduleTriggerResults(formatIsoMs(nowMs()), formatIsoMs(nowMs()), id, instance, *integration);
   engine.submit(ExecutionRequest{id, integration, instance, "manual", std::move(results)});
   auto outcome = engine.waitFor(id, std::chrono::hours(24));
   engine.stop();

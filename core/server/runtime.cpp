@@ -10,6 +10,7 @@
 #include "integration/integration_loader.hpp"
 #include "schedule/schedule.hpp"
 #include "server/http_reply.hpp"
+#include "trigger/trigger_results.hpp"
 #include "store/data_folder.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/ids.hpp"
@@ -219,11 +220,8 @@ std::vector<FireOutcome> Runtime::onSchedulesDue(const std::vector<DueTime>& fir
       std::string id = Engine::newExecutionId();
       // Recorded ahead, it starts at its due time; recorded late, now.
       const bool ahead = fire.due > now;
-      plexus::Json results{{"scheduledAt", scheduledAt},
-                           {"startedAt", ahead ? scheduledAt : formatIsoMs(now)},
-                           {"executionId", id},
-                           {"instance", {{"id", instance->id}, {"name", instance->name}}},
-                           {"integration", {{"key", integration->key}, {"name", integration->name}}}};
+      plexus::Json results =
+          scheduleTriggerResults(scheduledAt, ahead ? scheduledAt : formatIsoMs(now), id, *instance, *integration);
       // The results are built once: the request takes them from the record
       // once the store has encoded them.
       record.execution = NewExecution{id, integration->key, instance->id, instance->name, "schedule",

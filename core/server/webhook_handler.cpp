@@ -6,6 +6,7 @@
 
 #include "server/http_reply.hpp"
 #include "server/webhook_payload.hpp"
+#include "trigger/trigger_results.hpp"
 
 namespace plexus::core {
 
@@ -54,21 +55,13 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
     bodyLimits.deferJson = true;  // parsed when the execution runs, within the parse budget
     WebhookBody body = parseWebhookBody(request.body, contentType, bodyLimits);
     Poco::URI uri(request.target);
-    std::string webhookUrl = runtime_.webhookUrl(*instance);
 
-    std::string executionId = runtime_.startExecution(
-        integration, *instance, "webhook", [&](const std::string& id) {
-          return plexus::Json{
-              {"method", request.method},
-              {"headers", requestHeaders(request)},
-              {"queryParameters", parseQueryParameters(uri.getRawQuery())},
-              {"body", {{"data", std::move(body.data)}, {"contentType", body.contentType}}},
-              {"rawBody", {{"data", plexus::Json::binary(body.raw)}, {"contentType", body.contentType}}},
-              {"webhookUrl", webhookUrl},
-              {"executionId", id},
-              {"startedAt", formatIsoMs(nowMs())},
-              {"instance", {{"id", instance->id}, {"name", instance->name}}},
-              {"integration", {{"key", integration->key}, {"name", integration->name}}}};
+    WebhookRequestParts parts{request.method, requestHeaders(request), parseQueryParameters(uri.getRawQuery()),
+                              std::move(body.data), body.contentType, std::move(body.raw),
+                              runtime_.webhookUrl(*instance)};
+    std::string executionId =
+        runtime_.startExecution(integration, *instance, "webhook", [&](const std::string& id) {
+          return webhookTriggerResults(std::move(parts), id, formatIsoMs(nowMs()), *instance, *integration);
         });
     response.headers.set(kExecutionIdHeader, executionId);
     if (syncHeader.value_or(integration->synchronous)) return replySynchronously(executionId, response);
