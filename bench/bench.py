@@ -457,7 +457,7 @@ def fire_lateness_from_log(log_path, boundary):
     noteFireQueued): how late each was queued to run, as p50/p99/max ms."""
     due = dt.datetime.utcfromtimestamp(boundary).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     pattern = re.compile(r"(\d+) fire\(s\) due at " + re.escape(due) +
-                         r" (?:were )?queued(?: late)?: lateness p50 (\d+) ms, p99 (\d+) ms, max (\d+) ms")
+                         r" queued(?: late)?: lateness p50 (\d+) ms, p99 (\d+) ms, max (\d+) ms")
     fires, p50, p99, most = 0, None, None, None
     with open(log_path, errors="replace") as f:
         for line in f:

@@ -112,11 +112,7 @@ void Engine::submitRecordedAt(std::vector<ExecutionRequest> requests, TimePoint 
     std::lock_guard<std::mutex> lock(mutex_);
     for (ExecutionRequest& request : requests) {
       waiting_.try_emplace(request.executionId);  // a cancel finds it (runExecution then skips it)
-      auto one = std::make_shared<ExecutionRequest>(std::move(request));
-      tasks->push_back([this, one] {
-        countTaken(false);
-        runExecution(std::move(*one), Start::Due, "");
-      });
+      tasks->push_back(runInMemory(std::move(request), Start::Due));
     }
     sleeping_ += tasks->size();
   }
@@ -132,6 +128,14 @@ void Engine::submitRecordedAt(std::vector<ExecutionRequest> requests, TimePoint 
   });
 }
 
+std::function<void()> Engine::runInMemory(ExecutionRequest request, Start start) {
+  auto shared = std::make_shared<ExecutionRequest>(std::move(request));
+  return [this, shared, start] {
+    countTaken(false);
+    runExecution(std::move(*shared), start, "");
+  };
+}
+
 void Engine::enqueue(ExecutionRequest request, Start start) {
   bool inMemory;
   {
@@ -142,11 +146,7 @@ void Engine::enqueue(ExecutionRequest request, Start start) {
     if (!inMemory) ++deferred_;
   }
   if (inMemory) {
-    auto shared = std::make_shared<ExecutionRequest>(std::move(request));
-    pool_->post([this, shared, start] {
-      countTaken(false);
-      runExecution(std::move(*shared), start, "");
-    });
+    pool_->post(runInMemory(std::move(request), start));
   } else {
     std::string id = request.executionId;
     pool_->post([this, id, start] {

@@ -185,6 +185,8 @@ class Engine {
 
   /// Queues a task that runs the execution (in memory) or reads it back.
   void enqueue(ExecutionRequest request, Start start = Start::First);
+  /// The pool task that runs a queued execution held in memory.
+  std::function<void()> runInMemory(ExecutionRequest request, Start start);
   void enqueueStored(const std::string& executionId, std::string note, Start start);
   /// A worker took a queued execution (`deferred`: one queued as its id).
   void countTaken(bool deferred);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 
+#include <Poco/Format.h>
 #include <Poco/Logger.h>
 
 #include "engine/config_values.hpp"
@@ -269,15 +270,13 @@ void Runtime::noteFiresQueued(TimePoint due, std::size_t count) {
   if (!summary) return;
   // One line per due time with many fires, or with late ones: a late
   // scheduler is worth knowing about; one quiet fire a second is not.
-  if (summary->max >= kLateFire) {
-    logger().warning("schedule: the %z fire(s) due at %s were queued late: lateness p50 %ld ms, p99 %ld ms, max %ld ms",
-                     summary->fires, formatIsoMs(summary->due), static_cast<long>(summary->p50.count()),
-                     static_cast<long>(summary->p99.count()), static_cast<long>(summary->max.count()));
-  } else if (summary->fires >= kManyFires) {
-    logger().information("schedule: %z fire(s) due at %s queued: lateness p50 %ld ms, p99 %ld ms, max %ld ms",
-                         summary->fires, formatIsoMs(summary->due), static_cast<long>(summary->p50.count()),
-                         static_cast<long>(summary->p99.count()), static_cast<long>(summary->max.count()));
-  }
+  const bool late = summary->max >= kLateFire;
+  if (!late && summary->fires < kManyFires) return;
+  std::string line = Poco::format("schedule: %z fire(s) due at %s queued%s: lateness p50 %ld ms, p99 %ld ms, max %ld ms",
+                                  summary->fires, formatIsoMs(summary->due), std::string(late ? " late" : ""),
+                                  static_cast<long>(summary->p50.count()), static_cast<long>(summary->p99.count()),
+                                  static_cast<long>(summary->max.count()));
+  if (late) logger().warning(line); else logger().information(line);
 }
 
 std::string Runtime::startExecution(const IntegrationPtr& integration, const InstanceRecord& instance,

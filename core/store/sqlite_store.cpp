@@ -457,6 +457,23 @@ bool SqliteStore::deleteInstance(const std::string& id) {
 
 namespace {
 
+/// The execution no longer waits for a wake-up (it resumed, started, ended or is reset).
+void dropWakeup(Connection& db, const std::string& executionId) {
+  auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
+  wakeup->bind(1, executionId);
+  wakeup->run();
+}
+
+/// The execution starts running at `startedAt`: one more attempt.
+void setRunning(Connection& db, const std::string& executionId, TimePoint startedAt) {
+  auto update = db.prepare(
+      "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
+  update->bind(1, executionId);
+  update->bind(2, startedAt);
+  update->run();
+  if (db.changes() == 0) throwNoExecution(executionId);
+}
+
 void insertExecution(Connection& db, const NewExecution& execution, const std::string& triggerResults) {
   auto insert = db.prepare(
       "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, "
@@ -496,14 +513,7 @@ void SqliteStore::createExecution(const NewExecution& execution) {
 
 void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {
   writing(*health_, "markRunning", executionId, [&] {
-    postProgress(executionId, [executionId, startedAt](Connection& db) {
-      auto update = db.prepare(
-          "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
-      update->bind(1, executionId);
-      update->bind(2, startedAt);
-      update->run();
-      if (db.changes() == 0) throwNoExecution(executionId);
-    });
+    postProgress(executionId, [executionId, startedAt](Connection& db) { setRunning(db, executionId, startedAt); });
   });
 }
 
@@ -621,9 +631,7 @@ void SqliteStore::applyFinish(Connection& db, const std::string& executionId, Ex
   if (status != ExecutionStatus::Succeeded) {
     // A waiting execution can be cancelled or time out; a succeeding one
     // has resumed, which dropped its wake-up already.
-    auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
-    wakeup->bind(1, executionId);
-    wakeup->run();
+    dropWakeup(db, executionId);
   }
 }
 
@@ -702,9 +710,7 @@ void SqliteStore::resumeExecution(const std::string& executionId) {
       update->bind(1, executionId);
       update->run();
       if (db.changes() == 0) throwNoExecution(executionId);
-      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
-      wakeup->bind(1, executionId);
-      wakeup->run();
+      dropWakeup(db, executionId);
     });
   });
 }
@@ -712,15 +718,8 @@ void SqliteStore::resumeExecution(const std::string& executionId) {
 void SqliteStore::startWhenDue(const std::string& executionId, TimePoint startedAt) {
   writing(*health_, "startWhenDue", executionId, [&] {
     postProgress(executionId, [executionId, startedAt](Connection& db) {
-      auto update = db.prepare(
-          "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1 WHERE id = ?1");
-      update->bind(1, executionId);
-      update->bind(2, startedAt);
-      update->run();
-      if (db.changes() == 0) throwNoExecution(executionId);
-      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
-      wakeup->bind(1, executionId);
-      wakeup->run();
+      setRunning(db, executionId, startedAt);
+      dropWakeup(db, executionId);
     });
   });
 }
@@ -731,9 +730,7 @@ void SqliteStore::resetForRetry(const std::string& executionId) {
       auto steps = db.prepare("DELETE FROM steps WHERE execution_id = ?1");  // results go with them
       steps->bind(1, executionId);
       steps->run();
-      auto wakeup = db.prepare("DELETE FROM wakeups WHERE execution_id = ?1");
-      wakeup->bind(1, executionId);
-      wakeup->run();
+      dropWakeup(db, executionId);
       // started_at goes too: a queued execution has not started; attempts
       // stays, and markRunning counts the next start.
       auto update = db.prepare(

@@ -113,6 +113,16 @@ struct ModelFixture {
     }
     return false;
   }
+  /// The server goes away and comes back on the same data folder: returns
+  /// what the new engine recovered (it is not started yet).
+  RecoveryReport restart() {
+    engine->stop();
+    engine.reset();
+    store.reset();
+    store = SqliteStore::open(dir);
+    startEngine();
+    return engine->recoverUnfinished();
+  }
   /// Records a schedule fire of `target` as an execution waiting until
   /// `startsAt` (as Runtime does ahead of a due time); returns its request.
   ExecutionRequest recordFireAhead(TimePoint startsAt) {
@@ -203,13 +213,7 @@ TEST_CASE_METHOD(ModelFixture, "a wait survives a restart, and recorded steps ar
   engine->start();
   std::string id = submit();
   REQUIRE(reaches(id, ExecutionStatus::Waiting));
-  engine->stop();
-  engine.reset();
-  store.reset();  // the server goes away while the execution waits
-
-  store = SqliteStore::open(dir);
-  startEngine();
-  RecoveryReport report = engine->recoverUnfinished();
+  RecoveryReport report = restart();  // the server goes away while the execution waits
   REQUIRE(report.waiting.size() == 1);
   CHECK(report.requeued.empty());
   engine->start();
@@ -417,13 +421,7 @@ TEST_CASE_METHOD(ModelFixture, "a fire recorded ahead survives a restart and run
   ExecutionRequest request = recordFireAhead(due);
   const std::string id = request.executionId;
   engine->submitRecordedAt({std::move(request)}, due);
-  engine->stop();  // the server goes away before it is due
-  engine.reset();
-  store.reset();
-
-  store = SqliteStore::open(dir);
-  startEngine();
-  RecoveryReport report = engine->recoverUnfinished();
+  RecoveryReport report = restart();  // the server goes away before it is due
   REQUIRE(report.waiting.size() == 1);
   CHECK(report.requeued.empty());
   engine->start();
