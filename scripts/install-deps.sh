@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev                    # JSON values everywhere
   catch2                                # tests (v2)
   libhowardhinnant-date-dev tzdata      # IANA time zones for cron schedules
+  libssl-dev                            # libcrypto: blob SHA-256, webhook signatures (HMAC, constant-time compare)
+  openssl                               # tests compute webhook signatures with the openssl command
   libcurl4-openssl-dev                  # the HTTP client (core/io/http_loop: curl multi) and plexus::testing
   curl                                  # tests replay the webhook docs' curl commands
   clang libclang-rt-14-dev              # libFuzzer (clang's runtime) for scripts/fuzz.sh

@@ -18,7 +18,7 @@
 #include "integration/integration_loader.hpp"
 #include "loader/component_loader.hpp"
 #include "server/http_reply.hpp"
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 #include "store/sqlite_store.hpp"
 #include "trigger/trigger_results.hpp"
 #include "util/ids.hpp"

@@ -6,7 +6,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 #include "util/time.hpp"
 
 namespace plexus::core::cli {

@@ -88,12 +88,13 @@ int Engine::stop(std::chrono::milliseconds grace) {
   return leftBehind;
 }
 
-void Engine::submit(ExecutionRequest request) {
+void Engine::submit(ExecutionRequest request, std::optional<IdempotencyKeyRecord> idempotencyKey) {
   // The trigger results (a whole webhook payload) are lent to the record,
   // not copied, and taken back once the store has encoded them.
   NewExecution record{request.executionId,   request.integration->key, request.instance.id,
                       request.instance.name, request.trigger,          std::move(request.triggerResults),
                       clock_.now()};
+  record.idempotencyKey = std::move(idempotencyKey);
   store_.createExecution(record);  // Durable before anyone is told the id.
   request.triggerResults = std::move(record.triggerResults);
   enqueue(std::move(request));

@@ -124,7 +124,9 @@ class Engine {
 
   /// Records the execution durably, then queues it. Throws StoreError (and
   /// queues nothing) when it cannot be recorded.
-  void submit(ExecutionRequest request);
+  /// With `idempotencyKey`, the key is recorded in the same transaction;
+  /// IdempotencyKeyTaken (store.hpp) when it already was, and nothing is.
+  void submit(ExecutionRequest request, std::optional<IdempotencyKeyRecord> idempotencyKey = std::nullopt);
   /// Queues an execution the caller already recorded in the store (with
   /// its schedule fire, in one transaction: Store::recordScheduledFires).
   void submitRecorded(ExecutionRequest request);

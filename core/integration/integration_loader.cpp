@@ -87,6 +87,15 @@ IntegrationLoadResult parseFile(const std::string& text, const std::string& file
       // Parse every template once, now, so that runs only render them.
       for (StepSpec& step : spec.steps)
         step.compiledInputs = std::make_shared<const CompiledInputs>(CompiledInputs::compile(step.inputs));
+      WebhookTriggerSpec& webhook = spec.trigger.webhook;
+      if (webhook.component)
+        webhook.component->compiledInputs =
+            std::make_shared<const CompiledInputs>(CompiledInputs::compile(webhook.component->inputs));
+      if (webhook.response) {
+        plexus::Json parts = {{"headers", webhook.response->headers}};
+        if (webhook.response->body) parts["body"] = *webhook.response->body;
+        webhook.response->compiled = std::make_shared<const CompiledInputs>(CompiledInputs::compile(parts));
+      }
       result.integration = std::move(spec);
     }
   }

@@ -5,7 +5,7 @@
 #include "integration/integration_loader.hpp"
 #include "integration/suggest.hpp"
 #include "integration/yaml_json.hpp"
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 namespace plexus::core {
 
@@ -19,6 +19,8 @@ const std::vector<std::string> kTopKeys = {"name",    "key",       "description"
 const std::vector<std::string> kConfigVarKeys = {"key",      "type",  "default",
                                                  "required", "label", "description"};
 const std::vector<std::string> kTriggerKeys = {"webhook", "schedule"};
+const std::vector<std::string> kWebhookKeys = {"component", "trigger", "inputs", "idempotencyKey", "response"};
+const std::vector<std::string> kResponseKeys = {"statusCode", "headers", "body"};
 const std::vector<std::string> kScheduleKeys = {"every",    "unit",      "cron",
                                                 "timezone", "configVar", "missedRuns"};
 const std::vector<std::string> kExecutionKeys = {"synchronous", "timeoutMs"};
@@ -335,13 +337,183 @@ void IntegrationParser::parseTrigger(const YamlEntry& entry) {
   }
   if (webhook) {
     spec_.trigger.kind = TriggerKind::Webhook;
-    if (webhook->value.IsMap()) diagnostics_.entries(webhook->value, {}, "the webhook trigger");
-    else if (!webhook->value.IsNull())
-      diagnostics_.error(*webhook, "'webhook' takes no settings: write `webhook: {}`");
+    parseWebhookTrigger(*webhook);
     return;
   }
   spec_.trigger.kind = TriggerKind::Schedule;
   parseScheduleTrigger(*schedule);
+}
+
+void IntegrationParser::parseWebhookTrigger(const YamlEntry& entry) {
+  if (entry.value.IsNull()) return;
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'webhook' must be a map of its options (component, trigger, inputs, "
+                              "idempotencyKey, response) or {}, not " + describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kWebhookKeys, "the webhook trigger");
+  WebhookTriggerSpec& webhook = spec_.trigger.webhook;
+  if (find(fields, "component") || find(fields, "trigger") || find(fields, "inputs"))
+    parseComponentTrigger(entry, fields);
+  if (const YamlEntry* key = find(fields, "idempotencyKey")) {
+    if (auto text = this->text(*key, "idempotencyKey")) {
+      if (checkTriggerTemplates(key->value, "idempotencyKey", kAfterIntake))
+        webhook.idempotencyKey = std::make_shared<const Template>(Template::parse(*text));
+    }
+  }
+  if (const YamlEntry* response = find(fields, "response")) parseWebhookResponse(*response);
+}
+
+void IntegrationParser::parseComponentTrigger(const YamlEntry& entry, const Entries& fields) {
+  const YamlEntry* componentEntry = find(fields, "component");
+  const YamlEntry* triggerEntry = find(fields, "trigger");
+  if (!componentEntry || !triggerEntry) {
+    diagnostics_.error(entry, "a component trigger needs both 'component' and 'trigger' (e.g. component: "
+                              "webhook-auth, trigger: hmac)");
+    return;
+  }
+  auto componentKey = text(*componentEntry, "component");
+  auto triggerKey = text(*triggerEntry, "trigger");
+  if (!componentKey || !triggerKey) return;
+  ComponentTriggerSpec spec;
+  spec.component = *componentKey;
+  spec.trigger = *triggerKey;
+  spec.mark = diagnostics_.mark(entry);
+  const plexus::TriggerSpec* trigger = nullptr;
+  if (LoadedComponentPtr component = catalog_.find(*componentKey)) {
+    trigger = component->spec.trigger(*triggerKey);
+    if (!trigger) {
+      std::vector<std::string> known;
+      for (const auto& offered : component->spec.triggers) known.push_back(offered.key);
+      std::string hint = didYouMean(*triggerKey, known);
+      if (hint.empty())
+        hint = known.empty() ? " (it offers no triggers)" : "; its triggers: " + joinShort(known, 12);
+      diagnostics_.error(*triggerEntry,
+                         "component '" + *componentKey + "' has no trigger '" + *triggerKey + "'" + hint);
+    }
+  } else {
+    std::vector<std::string> known;
+    for (const auto& loaded : catalog_.all())
+      if (!loaded->spec.triggers.empty()) known.push_back(loaded->spec.key);
+    std::string hint = didYouMean(*componentKey, known);
+    if (hint.empty())
+      hint = known.empty() ? " (no loaded component offers triggers; check the plugins folder)"
+                           : "; components with triggers: " + joinShort(known, 12);
+    diagnostics_.error(*componentEntry, "unknown component '" + *componentKey + "'" + hint);
+  }
+  const std::string owner = *componentKey + "." + *triggerKey;
+  const YamlEntry* inputs = find(fields, "inputs");
+  Entries given;
+  if (inputs && inputs->value.IsMap()) {
+    std::vector<std::string> known;
+    if (trigger)
+      for (const auto& input : trigger->inputs) known.push_back(input.key);
+    for (const auto& item : inputs->value)
+      if (item.first.IsScalar() && !trigger) known.push_back(item.first.Scalar());
+    given = diagnostics_.entries(inputs->value, known, "the inputs of trigger " + owner);
+  } else if (inputs && !inputs->value.IsNull()) {
+    diagnostics_.error(*inputs, "'inputs' must be a map of input names to values, not " +
+                                    describeNode(inputs->value));
+  }
+  for (const auto& [key, field] : given) {
+    auto value = json(field);
+    if (!value) continue;
+    if (!checkTriggerTemplates(field.value, "input '" + key + "' of trigger " + owner, kBeforeIntake)) continue;
+    if (trigger)
+      if (const plexus::InputSpec* input = trigger->input(key)) checkInputValue(*input, field, *value, owner);
+    spec.inputs[key] = std::move(*value);
+  }
+  if (trigger) {
+    for (const auto& input : trigger->inputs) {
+      auto it = spec.inputs.find(input.key);
+      if ((it == spec.inputs.end() || it->is_null()) && input.required && !input.defaultValue)
+        diagnostics_.error(inputs ? inputs->key : triggerEntry->key,
+                           "the webhook trigger is missing required input '" + input.key + "' of " + owner);
+    }
+  }
+  spec_.trigger.webhook.component = std::move(spec);
+}
+
+void IntegrationParser::parseWebhookResponse(const YamlEntry& entry) {
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'response' must be a map (statusCode, headers, body), not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kResponseKeys, "the webhook response");
+  WebhookResponseSpec response;
+  if (const YamlEntry* status = find(fields, "statusCode")) {
+    Json value = status->value.IsScalar() ? yamlScalarToJson(status->value) : Json();
+    if (value.is_number_integer() && value.get<long long>() >= 100 && value.get<long long>() <= 599) {
+      response.statusCode = value.get<int>();
+    } else {
+      diagnostics_.error(*status, "'statusCode' must be a whole number from 100 to 599, not " +
+                                      (status->value.IsScalar() ? status->value.Scalar() : describeNode(status->value)));
+    }
+  }
+  if (const YamlEntry* headers = find(fields, "headers")) {
+    if (!headers->value.IsMap()) {
+      diagnostics_.error(*headers, "'headers' must be a map of header names to text, not " +
+                                       describeNode(headers->value));
+    } else if (auto value = json(*headers)) {
+      for (const auto& [name, text] : value->items()) {
+        if (!text.is_string() && !text.is_number() && !text.is_boolean()) {
+          diagnostics_.error(*headers, "header '" + name + "' must be text, not " + describeValue(text));
+          continue;
+        }
+        response.headers[name] = text.is_string() ? text.get<std::string>() : text.dump();
+      }
+      checkTriggerTemplates(headers->value, "a response header", kAfterIntake);
+    }
+  }
+  if (const YamlEntry* body = find(fields, "body")) {
+    if (auto value = json(*body)) {
+      if (checkTriggerTemplates(body->value, "the response body", kAfterIntake)) response.body = std::move(*value);
+    }
+  }
+  spec_.trigger.webhook.response = std::move(response);
+}
+
+bool IntegrationParser::checkTriggerTemplates(const YAML::Node& node, const std::string& subject,
+                                              TemplateStage stage) {
+  if (node.IsMap() || node.IsSequence()) {
+    bool fine = true;
+    for (const auto& item : node) {
+      const YAML::Node& child = node.IsMap() ? item.second : item;
+      fine = checkTriggerTemplates(child, subject, stage) && fine;
+    }
+    return fine;
+  }
+  if (!node.IsScalar() || node.Scalar().find("{{") == std::string::npos) return true;
+  Json value = yamlScalarToJson(node);
+  if (!value.is_string()) return true;
+  try {
+    Template parsed = Template::parse(value.get_ref<const std::string&>());
+    bool fine = true;
+    for (const Reference& reference : parsed.references()) {
+      SourceMark at = diagnostics_.markInScalar(node, reference.column);
+      std::string prefix = subject + ": reference '" + reference.path() + "': ";
+      if (reference.root == ReferenceRoot::StepResults) {
+        diagnostics_.error(at, prefix + "no step has run when the webhook answers; use trigger.results, "
+                                        "configVars, instance or integration");
+        fine = false;
+      } else if (stage == kBeforeIntake &&
+                 (reference.root == ReferenceRoot::TriggerResults || reference.root == ReferenceRoot::Execution)) {
+        diagnostics_.error(at, prefix + "a trigger's inputs are rendered before the request is read and "
+                                        "before any execution exists; use configVars, instance or integration");
+        fine = false;
+      } else if (reference.root == ReferenceRoot::ConfigVar && !spec_.configVar(reference.name)) {
+        std::string hint = didYouMean(reference.name, keysOf(configVarMarks_));
+        if (hint.empty()) hint = "; declare it under configVars";
+        diagnostics_.error(at, prefix + "no config variable '" + reference.name + "'" + hint);
+        fine = false;
+      }
+    }
+    return fine;
+  } catch (const TemplateSyntaxError& error) {
+    diagnostics_.error(diagnostics_.markInScalar(node, error.column()), subject + ": " + error.what());
+    return false;
+  }
 }
 
 void IntegrationParser::parseScheduleTrigger(const YamlEntry& entry) {

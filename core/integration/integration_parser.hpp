@@ -34,6 +34,17 @@ class IntegrationParser {
   void parseConfigVars(const YamlEntry& entry);
   void parseConfigVar(const YAML::Node& node, std::size_t number);
   void parseTrigger(const YamlEntry& entry);
+  void parseWebhookTrigger(const YamlEntry& entry);
+  void parseComponentTrigger(const YamlEntry& entry, const Entries& fields);
+  void parseWebhookResponse(const YamlEntry& entry);
+  /// When a webhook option's template is rendered: a trigger's inputs
+  /// before the request is read (configVars, instance, integration), the
+  /// idempotency key and the response after it (trigger.results and
+  /// execution too). Steps never.
+  enum TemplateStage { kBeforeIntake, kAfterIntake };
+  /// Reports each template in `node` that does not parse or uses a root it
+  /// may not; false if any was reported.
+  bool checkTriggerTemplates(const YAML::Node& node, const std::string& subject, TemplateStage stage);
   void parseScheduleTrigger(const YamlEntry& entry);
   void parseScheduleConfigVar(const YamlEntry& entry);
   void parseExecution(const YamlEntry& entry);

@@ -12,7 +12,7 @@
 #include <plexus/component.hpp>
 #include <plexus/value.hpp>
 
-#include "schedule/schedule.hpp"  // MissedRunPolicy
+#include "trigger/schedule/schedule.hpp"  // MissedRunPolicy
 
 namespace plexus::core {
 
@@ -53,9 +53,42 @@ struct StepSpec {
 
 enum class TriggerKind { Webhook, Schedule };
 
+class Template;  // integration/template.hpp
 
-struct TriggerSpec {
+/// `trigger.webhook.component/trigger/inputs`: a component's trigger that
+/// sees each request first (CONTRACT §8).
+struct ComponentTriggerSpec {
+  std::string component;
+  std::string trigger;
+  plexus::Json inputs = plexus::Json::object();
+  /// `inputs` with templates parsed once (over configVars, instance, integration).
+  std::shared_ptr<const CompiledInputs> compiledInputs;
+  SourceMark mark;
+};
+
+/// `trigger.webhook.response`: the reply to an asynchronous call, instead
+/// of `200 {"executionId"}`. Templates over execution, trigger.results,
+/// configVars, instance and integration.
+struct WebhookResponseSpec {
+  int statusCode = 200;
+  std::map<std::string, std::string> headers;  ///< Values may hold templates.
+  std::optional<plexus::Json> body;            ///< Strings may hold templates.
+  /// `headers` (an object) and `body` ({"body": ...}) with templates parsed once.
+  std::shared_ptr<const CompiledInputs> compiled;
+};
+
+/// Options of a webhook trigger (CONTRACT §8); all optional.
+struct WebhookTriggerSpec {
+  std::optional<ComponentTriggerSpec> component;
+  /// `idempotencyKey`: a template over trigger.results, configVars, instance
+  /// and integration; a request for which it renders non-empty is keyed.
+  std::shared_ptr<const Template> idempotencyKey;
+  std::optional<WebhookResponseSpec> response;
+};
+
+struct IntegrationTrigger {
   TriggerKind kind = TriggerKind::Webhook;
+  WebhookTriggerSpec webhook;
   /// For schedules: the raw schedule value from YAML — {every, unit},
   /// {cron, timezone} or {configVar: KEY} — validated at load time.
   plexus::Json schedule;
@@ -73,7 +106,7 @@ struct IntegrationSpec {
   std::string name;
   std::string description;
   std::vector<ConfigVarSpec> configVars;
-  TriggerSpec trigger;
+  IntegrationTrigger trigger;
   bool synchronous = false;  ///< execution.synchronous
   /// execution.timeoutMs: the whole run, waits included, from its start.
   std::optional<long long> timeoutMs;

@@ -28,17 +28,30 @@ std::optional<std::string> findInputProblem(const plexus::InputSpec& input) {
   return std::nullopt;
 }
 
-std::optional<std::string> findActionProblem(const plexus::ActionSpec& action) {
-  if (action.key.empty()) return "an action has an empty key";
-  if (!isValidKey(action.key))
-    return "action key " + quoted(action.key) + " may contain only letters, digits, '-' and '_'";
-  const std::string where = "action " + quoted(action.key);
-  if (!action.perform) return where + " has no perform function";
+/// An action's or a trigger's key, perform function and inputs; `kind` is
+/// "action" or "trigger".
+template <typename Spec>
+std::optional<std::string> findPerformerProblem(const Spec& spec, const std::string& kind) {
+  if (spec.key.empty()) return "an " + kind + " has an empty key";
+  if (!isValidKey(spec.key))
+    return kind + " key " + quoted(spec.key) + " may contain only letters, digits, '-' and '_'";
+  const std::string where = kind + " " + quoted(spec.key);
+  if (!spec.perform) return where + " has no perform function";
   std::set<std::string> inputKeys;
-  for (const auto& input : action.inputs) {
+  for (const auto& input : spec.inputs) {
     if (auto problem = findInputProblem(input)) return where + ": " + *problem;
     if (!inputKeys.insert(input.key).second)
       return where + ": input " + quoted(input.key) + " is declared twice";
+  }
+  return std::nullopt;
+}
+
+template <typename Spec>
+std::optional<std::string> findPerformersProblem(const std::vector<Spec>& specs, const std::string& kind) {
+  std::set<std::string> keys;
+  for (const auto& spec : specs) {
+    if (auto problem = findPerformerProblem(spec, kind)) return problem;
+    if (!keys.insert(spec.key).second) return kind + " " + quoted(spec.key) + " is declared twice";
   }
   return std::nullopt;
 }
@@ -50,12 +63,8 @@ std::optional<std::string> findSpecProblem(const plexus::ComponentSpec& spec) {
   if (!isValidKey(spec.key))
     return "component key " + quoted(spec.key) + " may contain only letters, digits, '-' and '_'";
   const std::string where = "component " + quoted(spec.key);
-  std::set<std::string> actionKeys;
-  for (const auto& action : spec.actions) {
-    if (auto problem = findActionProblem(action)) return where + ": " + *problem;
-    if (!actionKeys.insert(action.key).second)
-      return where + ": action " + quoted(action.key) + " is declared twice";
-  }
+  if (auto problem = findPerformersProblem(spec.actions, "action")) return where + ": " + *problem;
+  if (auto problem = findPerformersProblem(spec.triggers, "trigger")) return where + ": " + *problem;
   return std::nullopt;
 }
 

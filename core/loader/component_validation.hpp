@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <plexus/component.hpp>
 
@@ -15,6 +16,7 @@ namespace plexus::core {
 /// component and action keys are non-empty and use only letters, digits, '-'
 /// and '_' (a '.' would make "component.action" ambiguous); every action has
 /// a perform function; action keys and input keys are unique and non-empty;
+/// the same for triggers;
 /// an input's default fits its type.
 std::optional<std::string> findSpecProblem(const plexus::ComponentSpec& spec);
 

@@ -7,7 +7,7 @@
 #include <plexus/json_parse.hpp>
 
 #include "server/http_reply.hpp"
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 namespace plexus::core {
 

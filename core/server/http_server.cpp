@@ -31,7 +31,7 @@
 #include "server/http_reply.hpp"
 #include "server/request_body.hpp"
 #include "server/request_router.hpp"
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 namespace plexus::core {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 #include "util/mapped_file.hpp"
 
 namespace plexus::core {

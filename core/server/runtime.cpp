@@ -9,13 +9,13 @@
 #include "engine/config_values.hpp"
 #include "engine/crash_handler.hpp"
 #include "integration/integration_loader.hpp"
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 #include "server/http_reply.hpp"
 #include "trigger/trigger_results.hpp"
 #include "store/data_folder.hpp"
 #include "store/sqlite_store.hpp"
 #include "util/ids.hpp"
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 namespace plexus::core {
 
@@ -37,7 +37,7 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   // A deferred JSON body is parsed when its execution starts, within the
   // process's parse budget (docs/limits.md).
   options.prepare = [raw = runtime.get()](ExecutionRequest& request) -> std::shared_ptr<void> {
-    BodyLimits limits = BodyLimits::from(raw->settings_);
+    BodyLimits limits = bodyLimits(raw->settings_);
     std::size_t bytes = deferredJsonSize(request.triggerResults);
     if (bytes == 0) return nullptr;
     auto lease = std::make_shared<MemoryBudget::Lease>(raw->parseBudget_.acquire(bytes * limits.jsonMemoryFactor));
@@ -46,6 +46,8 @@ std::unique_ptr<Runtime> Runtime::start(const ServerSettings& settings) {
   };
   runtime->engine_ = std::make_unique<Engine>(*runtime->store_, *runtime->components_,
                                               runtime->integrations_, options);
+  runtime->idempotency_ = std::make_unique<IdempotencyGuard>(
+      *runtime->store_, runtime->clock_, std::chrono::seconds(settings.idempotencyTtlSeconds));
   runtime->scheduler_ = std::make_unique<Scheduler>(
       *runtime->store_,
       FireBatchHandler([raw = runtime.get()](const std::vector<DueTime>& fires) { return raw->onSchedulesDue(fires); }));

@@ -14,9 +14,11 @@
 #include "engine/engine.hpp"
 #include "engine/integration_registry.hpp"
 #include "loader/component_loader.hpp"
-#include "schedule/fire_lateness.hpp"
-#include "schedule/scheduler.hpp"
+#include "trigger/schedule/fire_lateness.hpp"
+#include "trigger/schedule/scheduler.hpp"
 #include "server/settings.hpp"
+#include "trigger/webhook/idempotency.hpp"
+#include "util/clock.hpp"
 #include "store/store.hpp"
 #include "util/memory.hpp"
 
@@ -73,6 +75,8 @@ class Runtime {
   const ComponentRegistry& components() const { return *components_; }
   const IntegrationRegistry& integrations() const { return integrations_; }
   Engine& engine() { return *engine_; }
+  /// Webhook Idempotency-Key admission (CONTRACT §8).
+  IdempotencyGuard& idempotency() { return *idempotency_; }
   /// Plugin refusals and YAML errors found at start, one line each.
   const std::vector<std::string>& loadErrors() const { return loadErrors_; }
 
@@ -133,6 +137,8 @@ class Runtime {
   FireLateness fireLateness_;  // before engine_: the engine's timers report to it
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Scheduler> scheduler_;
+  RealTimeSource clock_;
+  std::unique_ptr<IdempotencyGuard> idempotency_;
   /// How long before its due time a fire is recorded (as a waiting execution).
   static constexpr std::chrono::milliseconds kFireAhead{1000};
   /// Fires due together that get a lateness line in the log, or fires that late.

@@ -16,7 +16,7 @@ const std::vector<std::string>& settingNames() {
       "header-timeout", "keepalive-timeout", "body-timeout", "min-body-rate", "max-header-bytes",
       "max-connections", "max-connections-per-client", "io-threads",
       "max-json-depth", "json-memory-factor", "max-form-fields", "max-parse-memory",
-      "max-workers", "shutdown-grace", "max-outbound-connections"};
+      "max-workers", "shutdown-grace", "max-outbound-connections", "idempotency-ttl"};
   return kNames;
 }
 
@@ -68,6 +68,8 @@ void apply(ServerSettings& settings, const std::string& name, const std::string&
   else if (name == "max-workers") settings.maxWorkers = static_cast<int>(parseInteger(name, value, source, 1, 4096));
   else if (name == "max-outbound-connections")
     settings.maxOutboundConnections = parseInteger(name, value, source, 1, 1000000);
+  else if (name == "idempotency-ttl")
+    settings.idempotencyTtlSeconds = parseInteger(name, value, source, 1, 365LL * 86400);
   else if (name == "shutdown-grace")
     settings.shutdownGraceSeconds = static_cast<int>(parseInteger(name, value, source, 0, 3600));
   else if (name == "http-threads") settings.httpThreads = static_cast<int>(parseInteger(name, value, source, 16, 10000));
@@ -115,6 +117,14 @@ ServerSettings resolveSettings(const std::map<std::string, std::string>& flags, 
     if (const char* value = std::getenv(envName(name).c_str())) apply(settings, name, value, envName(name));
   for (const auto& [name, value] : flags) apply(settings, name, value, "--" + name);
   return settings;
+}
+
+BodyLimits bodyLimits(const ServerSettings& settings) {
+  BodyLimits limits;
+  limits.maxJsonDepth = settings.maxJsonDepth;
+  limits.jsonMemoryFactor = settings.jsonMemoryFactor;
+  limits.maxFormFields = settings.maxFormFields;
+  return limits;
 }
 
 }  // namespace plexus::core

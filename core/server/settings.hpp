@@ -3,8 +3,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "trigger/webhook/webhook_payload.hpp"
 
 namespace plexus::core {
 
@@ -50,13 +53,12 @@ struct ServerSettings {
   /// Bytes of deferred JSON bodies parsed at once (each counted as
   /// jsonMemoryFactor times its size); executions beyond it wait their turn.
   std::size_t maxParseMemory = 1024ULL * 1024 * 1024;
+  /// How long a webhook's Idempotency-Key is remembered (CONTRACT §8).
+  std::int64_t idempotencyTtlSeconds = 86400;
 };
 
-}  // namespace plexus::core
-
-#include <map>
-
-namespace plexus::core {
+/// The body limits the settings configure (--max-json-depth, ...).
+BodyLimits bodyLimits(const ServerSettings& settings);
 
 /// The setting names, as flags (--port), plexus.yaml keys (port:) and, upper-
 /// cased with '-' as '_' and a PLEXUS_ prefix, env vars (PLEXUS_PORT).

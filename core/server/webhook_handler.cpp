@@ -4,15 +4,56 @@
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
+#include <Poco/Logger.h>
+
+#include "engine/config_values.hpp"
+#include "integration/template.hpp"
 #include "server/http_reply.hpp"
-#include "server/webhook_payload.hpp"
 #include "trigger/trigger_results.hpp"
+#include "trigger/webhook/component_trigger.hpp"
+#include "trigger/webhook/idempotency.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
+#include "trigger/webhook/webhook_response.hpp"
 
 namespace plexus::core {
 
 namespace {
 
 constexpr const char* kExecutionIdHeader = "plexus-execution-id";
+constexpr const char* kReplayHeader = "plexus-idempotent-replay";
+constexpr const char* kIdempotencyKeyHeader = "Idempotency-Key";
+
+StoredResult statusReply(plexus::StatusResult status) {
+  StoredResult result;
+  result.isStatus = true;
+  result.status = std::move(status);
+  return result;
+}
+
+/// What the webhook's templates (idempotencyKey, response) may use.
+plexus::Json templateScope(const plexus::Json& results, const InstanceRecord& instance,
+                           const IntegrationSpec& integration) {
+  return {{"trigger", {{"results", results}}},
+          {"configVars", effectiveConfigVars(integration, instance)},
+          {"instance", {{"id", instance.id}, {"name", instance.name}}},
+          {"integration", {{"key", integration.key}, {"name", integration.name}}}};
+}
+
+/// The request's idempotency key: the integration's idempotencyKey template
+/// when it renders non-empty, else the Idempotency-Key header, else "".
+std::string idempotencyKeyOf(const HttpRequest& request, const WebhookTriggerSpec& options,
+                             const plexus::Json& scope) {
+  if (options.idempotencyKey) {
+    try {
+      plexus::Json key = options.idempotencyKey->render(scope, kMaxIdempotencyKeyBytes + 1);
+      std::string text = key.is_string() ? key.get<std::string>() : key.is_null() ? "" : key.dump();
+      if (!text.empty()) return text;
+    } catch (const TemplateError&) {
+      // The path it names is not in this request (say, no such header): not keyed by it.
+    }
+  }
+  return request.headers.get(kIdempotencyKeyHeader, "");
+}
 
 /// The plexus-synchronous / prismatic-synchronous header: true, false, or
 /// absent (std::nullopt). Anything else is a 400.
@@ -48,24 +89,62 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
   auto instance = runtime_.instanceByToken(token_);
   IntegrationPtr integration = instance ? runtime_.integrations().find(instance->integrationKey) : nullptr;
   if (!instance || !integration || !instance->enabled) return sendError(response, 404, "no webhook at this URL");
+  const WebhookTriggerSpec& options = integration->trigger.webhook;
   try {
     std::optional<bool> syncHeader = synchronousHeader(request);
     std::string contentType = request.headers.get("Content-Type");
-    BodyLimits bodyLimits = BodyLimits::from(runtime_.settings());
-    bodyLimits.deferJson = true;  // parsed when the execution runs, within the parse budget
-    WebhookBody body = parseWebhookBody(request.body, contentType, bodyLimits);
+    BodyLimits limits = bodyLimits(runtime_.settings());
+    // A JSON body is parsed when the execution runs, within the parse
+    // budget, unless a trigger option must read it now.
+    limits.deferJson = !options.component && !options.idempotencyKey && !options.response;
+    WebhookBody body = parseWebhookBody(request.body, contentType, limits);
     Poco::URI uri(request.target);
-
     WebhookRequestParts parts{request.method, requestHeaders(request), parseQueryParameters(uri.getRawQuery()),
                               std::move(body.data), body.contentType, std::move(body.raw),
                               runtime_.webhookUrl(*instance)};
-    std::string executionId =
-        runtime_.startExecution(integration, *instance, "webhook", [&](const std::string& id) {
-          return webhookTriggerResults(std::move(parts), id, formatIsoMs(nowMs()), *instance, *integration);
-        });
-    response.headers.set(kExecutionIdHeader, executionId);
-    if (syncHeader.value_or(integration->synchronous)) return replySynchronously(executionId, response);
-    sendJson(response, 200, plexus::Json{{"executionId", executionId}});
+
+    // A component trigger sees the request first, and may answer it alone.
+    std::optional<plexus::TriggerResult> decided;
+    if (options.component) {
+      decided = callComponentTrigger(*options.component, runtime_.components(), *integration, *instance,
+                                     webhookRequestFor(parts), nowMs());
+      if (!decided->runs()) return sendStoredResult(response, statusReply(*decided->immediateReply()),
+                                                    runtime_.settings().maxResponseBytes);
+    }
+
+    const std::string executionId = Engine::newExecutionId();
+    const std::string startedAt = formatIsoMs(nowMs());
+    const plexus::Binary rawBody = parts.rawBody;  // shares the bytes: the idempotency check hashes them
+    plexus::Json results =
+        decided && decided->results()
+            ? componentTriggerResults(*decided->results(), parts.webhookUrl, executionId, startedAt, *instance,
+                                      *integration)
+            : webhookTriggerResults(std::move(parts), executionId, startedAt, *instance, *integration);
+    // The templates' scope holds a copy of the results: only built when a template needs it.
+    plexus::Json scope;
+    if (options.idempotencyKey || options.response) scope = templateScope(results, *instance, *integration);
+    const std::string key = idempotencyKeyOf(request, options, scope);
+
+    auto start = [&](std::optional<IdempotencyKeyRecord> keyRecord) {
+      if (keyRecord) keyRecord->executionId = executionId;
+      runtime_.engine().submit(ExecutionRequest{executionId, integration, *instance, "webhook", std::move(results)},
+                               std::move(keyRecord));
+      return executionId;
+    };
+    IdempotencyGuard::Admission admitted{false, executionId};
+    if (key.empty()) start(std::nullopt);
+    else admitted = runtime_.idempotency().admit(instance->id, key, rawBody.view(), start);
+
+    response.headers.set(kExecutionIdHeader, admitted.executionId);
+    if (admitted.replay) response.headers.set(kReplayHeader, "true");
+    if (decided && decided->immediateReply())
+      return sendStoredResult(response, statusReply(*decided->immediateReply()), runtime_.settings().maxResponseBytes);
+    if (syncHeader.value_or(integration->synchronous)) return replySynchronously(admitted.executionId, response);
+    if (options.response) return replyAsConfigured(*options.response, admitted.executionId, scope, response);
+    sendJson(response, 200, plexus::Json{{"executionId", admitted.executionId}});
+  } catch (const TriggerRefused& refusal) {
+    for (const auto& [name, value] : refusal.headers()) response.headers.set(name, value);
+    sendError(response, refusal.status(), refusal.what());
   } catch (const PayloadError& error) {
     sendError(response, error.status(), error.what());
   } catch (const StoreUnavailable& error) {
@@ -78,6 +157,22 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
     // The store failed: the caller gets a JSON 500, and the
     // plexus-execution-id header if an execution was already recorded.
     sendError(response, 500, error.what());
+  }
+}
+
+void WebhookHandler::replyAsConfigured(const WebhookResponseSpec& spec, const std::string& executionId,
+                                       plexus::Json& scope, HttpResponse& response) {
+  scope["execution"] = {{"id", executionId}};
+  try {
+    sendStoredResult(response, statusReply(renderWebhookResponse(spec, scope)), runtime_.settings().maxResponseBytes);
+  } catch (const TemplateError& error) {
+    // The execution is recorded: an error status would invite a retry that
+    // runs it twice. The caller gets the default reply; the log says why.
+    Poco::Logger::get("plexus.webhook")
+        .warning("execution %s: trigger.webhook.response did not render (%s); answered 200 {executionId} instead",
+                 executionId, std::string(error.what()));
+    response.headers.erase("Content-Type");
+    sendJson(response, 200, plexus::Json{{"executionId", executionId}});
   }
 }
 

@@ -8,9 +8,11 @@
 
 namespace plexus::core {
 
-/// Turns one webhook request into an execution (CONTRACT §4): checks the
-/// token, parses the body, records the execution, then answers at once
-/// (async) or when it ends (sync). The size limit is the front end's.
+/// Turns one webhook request into an execution (CONTRACT §4, §8): checks the
+/// token, parses the body, lets the integration's component trigger run,
+/// reply or refuse, admits an idempotency key, records the execution, then
+/// answers at once (async, or the trigger's own reply) or when it ends
+/// (sync). The size limit is the front end's.
 class WebhookHandler {
  public:
   WebhookHandler(Runtime& runtime, std::string token) : runtime_(runtime), token_(std::move(token)) {}
@@ -21,6 +23,9 @@ class WebhookHandler {
 
  private:
   void replySynchronously(const std::string& executionId, HttpResponse& response);
+  /// trigger.webhook.response, rendered with the execution's id.
+  void replyAsConfigured(const WebhookResponseSpec& spec, const std::string& executionId, plexus::Json& scope,
+                         HttpResponse& response);
 
   Runtime& runtime_;
   std::string token_;

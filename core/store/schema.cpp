@@ -144,9 +144,24 @@ CREATE TABLE wakeups (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: webhook idempotency keys (CONTRACT §8). A key is inserted in
+// the transaction that creates its execution; expired ones are purged by
+// expires_at. WITHOUT ROWID: the lookup is by the whole primary key.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE idempotency_keys (
+  instance_id  TEXT NOT NULL,
+  key          TEXT NOT NULL,
+  body_sha256  TEXT NOT NULL,
+  execution_id TEXT NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+)sql";
+
 /// Migration N takes a database at version N-1 to version N; index 0 is
 /// the empty database. Append here, never edit a released entry.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
 

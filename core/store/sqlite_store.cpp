@@ -39,6 +39,8 @@ auto reading(StoreHealth& health, const char* operation, const std::string& subj
     -> decltype(body()) {
   try {
     return body();
+  } catch (const IdempotencyKeyTaken&) {
+    throw;  // an answer, not a failure: the caller replays the first execution
   } catch (const StoreError& error) {
     std::string context = std::string("store: ") + operation + " '" + subject + "' failed: ";
     if (std::exception_ptr unavailable = health.classify(std::current_exception())) {
@@ -504,11 +506,74 @@ bool recordFireIfNew(Connection& db, const std::string& instanceId, TimePoint du
 
 }  // namespace
 
+/// Records `key` unless an unexpired record of it exists (then throws
+/// IdempotencyKeyTaken); an expired one is replaced.
+void insertIdempotencyKey(Connection& db, const IdempotencyKeyRecord& key, TimePoint now) {
+  auto insert = db.prepare(
+      "INSERT INTO idempotency_keys (instance_id, key, body_sha256, execution_id, expires_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (instance_id, key) DO UPDATE SET "
+      "body_sha256 = excluded.body_sha256, execution_id = excluded.execution_id, expires_at = excluded.expires_at "
+      "WHERE idempotency_keys.expires_at <= ?6");
+  insert->bind(1, key.instanceId);
+  insert->bind(2, key.key);
+  insert->bind(3, key.bodySha256);
+  insert->bind(4, key.executionId);
+  insert->bind(5, key.expiresAt);
+  insert->bind(6, now);
+  insert->run();
+  if (db.changes() != 1)
+    throw IdempotencyKeyTaken("store: idempotency key already recorded for instance " + key.instanceId);
+}
+
 void SqliteStore::createExecution(const NewExecution& execution) {
   writing(*health_, "createExecution", execution.id, [&] {
     std::string triggerResults = encodePayload(execution.triggerResults, blobs_);  // on the caller's thread
-    writer_->write([&](Connection& db) { insertExecution(db, execution, triggerResults); }, kOneStatement);
+    if (!execution.idempotencyKey) {
+      writer_->write([&](Connection& db) { insertExecution(db, execution, triggerResults); }, kOneStatement);
+      return;
+    }
+    // Both rows or neither: a savepoint undoes the execution if the key is taken.
+    writer_->write(
+        [&](Connection& db) {
+          insertExecution(db, execution, triggerResults);
+          insertIdempotencyKey(db, *execution.idempotencyKey, execution.queuedAt);
+        },
+        GroupCommitWriter::Undo::Savepoint);
   });
+}
+
+std::optional<IdempotencyKeyRecord> SqliteStore::idempotencyKey(const std::string& instanceId,
+                                                                const std::string& key, TimePoint now) {
+  // The key is the caller's text: not repeated in error messages.
+  return reading(*health_, "idempotencyKey", instanceId, [&]() -> std::optional<IdempotencyKeyRecord> {
+    auto db = readers_->acquire();
+    auto query = db->prepare(
+        "SELECT body_sha256, execution_id, expires_at FROM idempotency_keys "
+        "WHERE instance_id = ?1 AND key = ?2 AND expires_at > ?3");
+    query->bind(1, instanceId);
+    query->bind(2, key);
+    query->bind(3, now);
+    if (!query->step()) return std::nullopt;
+    return IdempotencyKeyRecord{instanceId, key, query->text(0), query->text(1), query->time(2)};
+  });
+}
+
+std::size_t SqliteStore::purgeIdempotencyKeys(TimePoint now, std::size_t limit) {
+  std::size_t purged = 0;
+  writing(*health_, "purgeIdempotencyKeys", "", [&] {
+    writer_->write(
+        [&](Connection& db) {
+          auto purge = db.prepare(
+              "DELETE FROM idempotency_keys WHERE (instance_id, key) IN (SELECT instance_id, key FROM "
+              "idempotency_keys WHERE expires_at <= ?1 LIMIT ?2)");
+          purge->bind(1, now);
+          purge->bind(2, static_cast<std::int64_t>(limit));
+          purge->run();
+          purged = static_cast<std::size_t>(db.changes());
+        },
+        kOneStatement);
+  });
+  return purged;
 }
 
 void SqliteStore::markRunning(const std::string& executionId, TimePoint startedAt) {

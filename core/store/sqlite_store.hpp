@@ -94,6 +94,9 @@ class SqliteStore final : public Store {
   std::vector<InstanceRecord> instances() override;
   bool deleteInstance(const std::string& id) override;
 
+  std::optional<IdempotencyKeyRecord> idempotencyKey(const std::string& instanceId, const std::string& key,
+                                                     TimePoint now) override;
+  std::size_t purgeIdempotencyKeys(TimePoint now, std::size_t limit) override;
   void createExecution(const NewExecution& execution) override;
   void markRunning(const std::string& executionId, TimePoint startedAt) override;
   void recordStepStarted(const std::string& executionId, const StepRecord& step) override;

@@ -14,7 +14,7 @@
 #include <plexus/result.hpp>
 #include <plexus/value.hpp>
 
-#include "schedule/fire_ledger.hpp"
+#include "trigger/schedule/fire_ledger.hpp"
 #include "util/time.hpp"
 
 namespace plexus::core {
@@ -178,6 +178,17 @@ struct RecordedStep {
   TimePoint startedAt{};
 };
 
+/// A webhook's idempotency key, recorded with the execution it started
+/// (CONTRACT §8): a repeat of (instanceId, key) before expiresAt replays
+/// that execution instead of starting another.
+struct IdempotencyKeyRecord {
+  std::string instanceId;
+  std::string key;
+  std::string bodySha256;   ///< Hex SHA-256 of the first request's raw body.
+  std::string executionId;  ///< The execution the first request started.
+  TimePoint expiresAt{};
+};
+
 struct NewExecution {
   std::string id;
   std::string integrationKey;
@@ -193,6 +204,17 @@ struct NewExecution {
   /// recorded ahead of its due time), with a wake-up at it; honoured by
   /// recordScheduledFires.
   std::optional<TimePoint> startsAt;
+  /// Recorded in the same transaction (createExecution only). If the key
+  /// is already recorded and unexpired, createExecution throws
+  /// IdempotencyKeyTaken and records nothing.
+  std::optional<IdempotencyKeyRecord> idempotencyKey;
+};
+
+/// createExecution was given an idempotency key that another execution
+/// recorded first (and that has not expired): nothing was recorded.
+class IdempotencyKeyTaken : public StoreError {
+ public:
+  using StoreError::StoreError;
 };
 
 /// A schedule fire and the execution it starts, recorded together.
@@ -292,6 +314,13 @@ class Store : public FireLedger {
   /// Ids of executions that are queued or running, oldest first (waiting
   /// ones are not: they resume by their wake-up).
   virtual std::vector<std::string> unfinishedExecutions() = 0;
+
+  // Idempotency keys (NewExecution::idempotencyKey records them).
+  /// The key recorded for (instanceId, key) that expires after `now`, if any.
+  virtual std::optional<IdempotencyKeyRecord> idempotencyKey(const std::string& instanceId, const std::string& key,
+                                                             TimePoint now) = 0;
+  /// Forgets up to `limit` keys that expired at or before `now`; returns how many.
+  virtual std::size_t purgeIdempotencyKeys(TimePoint now, std::size_t limit) = 0;
 
   // Recovery and health.
   /// How the previous process that used this store ended.

@@ -31,6 +31,18 @@ plexus::Json webhookTriggerResults(WebhookRequestParts request, const std::strin
       {"integration", integrationPart(integration)}};
 }
 
+plexus::Json componentTriggerResults(plexus::Json own, const std::string& webhookUrl, const std::string& executionId,
+                                     const std::string& startedAt, const InstanceRecord& instance,
+                                     const IntegrationSpec& integration) {
+  if (!own.is_object()) own = plexus::Json{{"data", std::move(own)}};
+  own["webhookUrl"] = webhookUrl;
+  own["executionId"] = executionId;
+  own["startedAt"] = startedAt;
+  own["instance"] = instancePart(instance);
+  own["integration"] = integrationPart(integration);
+  return own;
+}
+
 plexus::Json scheduleTriggerResults(const std::string& scheduledAt, const std::string& startedAt,
                                     const std::string& executionId, const InstanceRecord& instance,
                                     const IntegrationSpec& integration) {

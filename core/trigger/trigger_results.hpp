@@ -29,6 +29,13 @@ plexus::Json webhookTriggerResults(WebhookRequestParts request, const std::strin
                                    const std::string& startedAt, const InstanceRecord& instance,
                                    const IntegrationSpec& integration);
 
+/// A component trigger's own trigger results (TriggerResult::run(results),
+/// an object), with executionId, startedAt, webhookUrl, instance and
+/// integration set by the runtime (the trigger cannot know them).
+plexus::Json componentTriggerResults(plexus::Json own, const std::string& webhookUrl, const std::string& executionId,
+                                     const std::string& startedAt, const InstanceRecord& instance,
+                                     const IntegrationSpec& integration);
+
 /// `{scheduledAt, startedAt, executionId, instance, integration}`. The
 /// times come formatted (ISO-8601), since fires due together share them.
 plexus::Json scheduleTriggerResults(const std::string& scheduledAt, const std::string& startedAt,

@@ -68,6 +68,10 @@ class FailingEnds final : public Store {
     return real_.stepResult(id, s);
   }
   std::vector<std::string> unfinishedExecutions() override { return real_.unfinishedExecutions(); }
+  std::optional<IdempotencyKeyRecord> idempotencyKey(const std::string& i, const std::string& k, TimePoint t) override {
+    return real_.idempotencyKey(i, k, t);
+  }
+  std::size_t purgeIdempotencyKeys(TimePoint t, std::size_t n) override { return real_.purgeIdempotencyKeys(t, n); }
   LastStop lastStop() const override { return real_.lastStop(); }
   RecoveryReport recoverUnfinished(const RecoveryPolicy& p) override { return real_.recoverUnfinished(p); }
   std::optional<std::string> unavailableReason() const override { return real_.unavailableReason(); }

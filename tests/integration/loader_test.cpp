@@ -220,7 +220,7 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
       {"name: Test\ntrigger:\n  webhok: {}\n" + kSteps,
        "f.yaml:3:3: unknown key 'webhok' in the trigger (did you mean 'webhook'?)"},
       {"name: Test\ntrigger:\n  webhook: {secret: x}\n" + kSteps,
-       "f.yaml:3:13: unknown key 'secret' in the webhook trigger; it takes no keys"},
+       "f.yaml:3:13: unknown key 'secret' in the webhook trigger; expected one of: component, trigger, inputs, idempotencyKey, response"},
       {"name: Test\ntrigger: webhook\n" + kSteps,
        "f.yaml:2:10: 'trigger' must be a map with `webhook: {}` or `schedule: {...}`, not a single value"},
       {"name: Test\ntrigger:\n  schedule: {every: 5, unit: fortnights}\n" + kSteps,

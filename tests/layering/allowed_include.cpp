@@ -1,5 +1,5 @@
 // Compiles: the schedule layer may include its own headers and util's.
-#include "schedule/scheduler.hpp"
+#include "trigger/schedule/scheduler.hpp"
 #include "util/time.hpp"
 
 int layeringProbeAllowed() { return 0; }

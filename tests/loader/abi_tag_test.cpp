@@ -11,7 +11,7 @@ using plexus::core::describeAbiMismatch;
 TEST_CASE("this build's tag names every layout setting", "[loader][abi]") {
   const std::string tag = PLEXUS_ABI_TAG;
   CHECK(tag ==
-        "plexus-sdk-abi=4;cxx=itanium;stdlib=libstdc++;cxx11-abi=1;glibcxx-debug=0;"
+        "plexus-sdk-abi=5;cxx=itanium;stdlib=libstdc++;cxx11-abi=1;glibcxx-debug=0;"
         "nlohmann-json=3.11;json-diagnostics=0;json-legacy-discarded-compare=0;"
         "pointer-size=8;byte-order=little");
 }
@@ -36,7 +36,7 @@ TEST_CASE("an SDK ABI 1 tag is told apart field by field", "[loader][abi]") {
   const auto difference = describeAbiMismatch(
       "plexus-sdk-abi=1;cxx=itanium;stdlib=libstdc++-cxx11abi1;nlohmann-json=3.11.2", PLEXUS_ABI_TAG);
   REQUIRE(difference);
-  CHECK_THAT(*difference, Catch::StartsWith("plexus-sdk-abi=1 where this Plexus has plexus-sdk-abi=4, "
+  CHECK_THAT(*difference, Catch::StartsWith("plexus-sdk-abi=1 where this Plexus has plexus-sdk-abi=5, "
                                             "stdlib=libstdc++-cxx11abi1 where this Plexus has "
                                             "stdlib=libstdc++, no cxx11-abi"));
 }

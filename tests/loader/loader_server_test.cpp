@@ -133,7 +133,8 @@ TEST_CASE("a server with libraries refused beside the built-ins serves the built
   CHECK(components["refused"].size() == 6);
   std::vector<std::string> keys;
   for (const auto& component : components["components"]) keys.push_back(component["key"]);
-  CHECK(keys == std::vector<std::string>{"binary", "delay", "http", "json", "log", "stop-execution"});
+  CHECK(keys == std::vector<std::string>{"binary", "delay", "http", "json", "log", "stop-execution",
+                                         "webhook-auth", "webhook-handshake"});
 }
 
 TEST_CASE("a step error sent to a webhook caller names the component, not the library's path",

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "server/request_body.hpp"
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 using namespace plexus::core;
 

@@ -26,8 +26,8 @@
 /// the tag is carried changes. 2: the tag moved into the .note.plexus ELF
 /// note and gained the build-setting fields below. 3: Result may hold a
 /// DelayedResult (Result::afterDelay). 4: Result may hold a PendingHttp
-/// (Result::afterHttp).
-#define PLEXUS_SDK_ABI_VERSION 4
+/// (Result::afterHttp). 5: ComponentSpec has triggers (TriggerSpec, plexus/trigger.hpp).
+#define PLEXUS_SDK_ABI_VERSION 5
 
 #define PLEXUS_STRINGIFY_IMPL(x) #x
 #define PLEXUS_STRINGIFY(x) PLEXUS_STRINGIFY_IMPL(x)

@@ -17,6 +17,8 @@
 #include "plexus/context.hpp"
 #include "plexus/export.hpp"
 #include "plexus/http.hpp"
+#include "plexus/inputs.hpp"
 #include "plexus/json_parse.hpp"
 #include "plexus/result.hpp"
+#include "plexus/trigger.hpp"
 #include "plexus/value.hpp"

@@ -11,6 +11,14 @@
 //     CHECK(context.logs.empty());
 //   }
 //
+// Triggers are invoked the same way, with a request made by webhookRequest:
+//
+//   plexus::testing::FakeTriggerContext context;
+//   auto request = plexus::testing::webhookRequest("POST", {{"x-secret", "s3cret"}}, R"({"a":1})",
+//                                                  "application/json");
+//   auto result = harness.invokeTrigger("my-auth", "shared-secret", request, {{"secret", "s3cret"}}, context);
+//   CHECK(result.runs());
+//
 // Inputs are checked and defaulted by ActionSpec::prepareInputs, exactly as
 // the runtime does, so a missing or mistyped input fails here as it would in
 // production. A Result::afterHttp is sent for real (through libcurl, as the
@@ -18,7 +26,9 @@
 // called, so invoke returns the step's final result.
 #pragma once
 
+#include <cctype>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -60,6 +70,50 @@ class FakeContext : public Context {
   std::chrono::steady_clock::time_point deadline() const override { return until; }
   bool cancelled() const override { return stop; }
 };
+
+/// A TriggerContext whose fields a test sets directly; `time` is the clock
+/// the trigger sees (the system clock's now, unless the test sets it).
+class FakeTriggerContext : public TriggerContext {
+ public:
+  std::string instance = "test-instance";
+  std::string name = "default";
+  Json config = Json::object();
+  std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
+
+  const std::string& instanceId() const override { return instance; }
+  const std::string& instanceName() const override { return name; }
+  const Json& configVars() const override { return config; }
+  std::chrono::system_clock::time_point now() const override { return time; }
+};
+
+/// A WebhookRequest as the runtime builds it from an HTTP request: header
+/// names lower-cased, the body's bytes kept raw and parsed by content type
+/// (JSON and *+json parsed, text/* and forms as text, anything else binary;
+/// the runtime also parses forms and multipart into objects).
+inline WebhookRequest webhookRequest(std::string method, std::map<std::string, std::string> headers,
+                                     std::string body = "", std::string contentType = "",
+                                     std::map<std::string, std::string> query = {}) {
+  WebhookRequest request;
+  request.method = std::move(method);
+  for (auto& [headerName, value] : headers) {
+    std::string lower = headerName;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers[lower] = value;
+  }
+  if (!contentType.empty()) request.headers["content-type"] = contentType;
+  for (auto& [key, value] : query) request.queryParameters[key] = value;
+  const std::string type = contentType.substr(0, contentType.find(';'));
+  Json data;
+  if (body.empty()) data = nullptr;
+  else if (type == "application/json" || (type.size() > 5 && type.compare(type.size() - 5, 5, "+json") == 0))
+    data = Json::parse(body);
+  else if (type.rfind("text/", 0) == 0 || type == "application/x-www-form-urlencoded") data = body;
+  else data = makeBinary(body, contentType);
+  request.body = Json{{"data", std::move(data)}, {"contentType", contentType}};
+  request.rawBody = Binary(std::move(body), contentType.empty() ? "application/octet-stream" : contentType);
+  request.webhookUrl = "http://127.0.0.1:8080/trigger/test-token";
+  return request;
+}
 
 /// Sends `request` as the runtime would, blocking: never past
 /// context.deadline(), and stopping (HttpFailure::Cancelled) within 50 ms
@@ -107,6 +161,23 @@ class Harness : private ComponentRegistrar {
       if (spec.key == component)
         if (const ActionSpec* found = spec.action(action)) return *found;
     throw std::invalid_argument("no action '" + component + "." + action + "' registered");
+  }
+
+  /// The trigger `component.trigger`; throws std::invalid_argument if absent.
+  const TriggerSpec& trigger(const std::string& component, const std::string& trigger) const {
+    for (const auto& spec : components_)
+      if (spec.key == component)
+        if (const TriggerSpec* found = spec.trigger(trigger)) return *found;
+    throw std::invalid_argument("no trigger '" + component + "." + trigger + "' registered");
+  }
+
+  /// Checks `inputs` against the trigger's specs, then performs it on
+  /// `request`, as the runtime does before any execution exists.
+  /// TriggerRefusal and other exceptions propagate to the test.
+  TriggerResult invokeTrigger(const std::string& component, const std::string& triggerKey,
+                              const WebhookRequest& request, Json inputs, TriggerContext& context) const {
+    const TriggerSpec& spec = trigger(component, triggerKey);
+    return spec.perform(request, spec.prepareInputs(std::move(inputs)), context);
   }
 
   /// Checks `inputs` against the action's specs, then performs it; a

@@ -1,4 +1,4 @@
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 
 #include <date/tz.h>
 
-#include "schedule/cron.hpp"
+#include "trigger/schedule/cron.hpp"
 
 namespace plexus::core {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "in_memory_fire_ledger.hpp"
-#include "schedule/scheduler.hpp"
+#include "trigger/schedule/scheduler.hpp"
 #include "util/clock.hpp"
 
 using namespace plexus::core;

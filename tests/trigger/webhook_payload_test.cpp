@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "server/webhook_payload.hpp"
+#include "server/settings.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 using namespace plexus::core;
 using plexus::Json;
@@ -122,7 +123,7 @@ TEST_CASE("a multipart body without its closing boundary is refused, naming the 
 TEST_CASE("body limits come from the settings and bound depth, memory and fields", "[server][payload][limits]") {
   ServerSettings settings = resolveSettings(
       {{"max-json-depth", "8"}, {"json-memory-factor", "3"}, {"max-form-fields", "2"}}, "");
-  BodyLimits limits = BodyLimits::from(settings);
+  BodyLimits limits = bodyLimits(settings);
   CHECK(limits.maxJsonDepth == 8);
   CHECK(parseWebhookBody("[[[[[[[[1]]]]]]]]", "application/json", limits).data.is_array());
   auto statusOf = [&](const std::string& body, const std::string& type) {

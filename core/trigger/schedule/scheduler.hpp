@@ -48,8 +48,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "schedule/fire_ledger.hpp"
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/fire_ledger.hpp"
+#include "trigger/schedule/schedule.hpp"
 #include "util/clock.hpp"
 #include "util/time.hpp"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "schedule/fire_ledger.hpp"
+#include "trigger/schedule/fire_ledger.hpp"
 
 namespace plexus::core::testing {
 

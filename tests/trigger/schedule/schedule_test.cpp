@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 using namespace plexus::core;
 using plexus::Json;

@@ -1,4 +1,4 @@
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 #include <algorithm>
 #include <map>

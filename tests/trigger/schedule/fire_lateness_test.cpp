@@ -1,7 +1,7 @@
 // FireLateness: one summary per due time, once every expected fire was queued.
 #include <catch2/catch.hpp>
 
-#include "schedule/fire_lateness.hpp"
+#include "trigger/schedule/fire_lateness.hpp"
 
 using namespace plexus::core;
 using std::chrono::milliseconds;

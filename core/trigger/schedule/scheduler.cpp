@@ -1,4 +1,4 @@
-#include "schedule/scheduler.hpp"
+#include "trigger/schedule/scheduler.hpp"
 
 #include <algorithm>
 #include <deque>

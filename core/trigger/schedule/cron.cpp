@@ -1,11 +1,11 @@
-#include "schedule/cron.hpp"
+#include "trigger/schedule/cron.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <sstream>
 #include <vector>
 
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 namespace plexus::core {
 namespace {

@@ -9,7 +9,6 @@
 #include <plexus/json_parse.hpp>
 #include <plexus/value.hpp>
 
-#include "server/settings.hpp"
 
 namespace plexus::core {
 
@@ -31,17 +30,9 @@ struct WebhookBody {
 };
 
 /// How much a body may make the server hold once parsed (docs/limits.md).
-/// The defaults are the server's; `BodyLimits::from(settings)` gives the
-/// configured ones.
+/// The defaults are the server's; `bodyLimits(settings)` (server/settings.hpp)
+/// gives the configured ones.
 struct BodyLimits {
-  static BodyLimits from(const ServerSettings& settings) {
-    BodyLimits limits;
-    limits.maxJsonDepth = settings.maxJsonDepth;
-    limits.jsonMemoryFactor = settings.jsonMemoryFactor;
-    limits.maxFormFields = settings.maxFormFields;
-    return limits;
-  }
-
   /// Nesting of arrays and objects in a JSON body or JSON part (--max-json-depth).
   std::size_t maxJsonDepth = plexus::kDefaultMaxJsonDepth;
   /// A JSON body's parsed value may take this many times its size in

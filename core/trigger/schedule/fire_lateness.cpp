@@ -1,4 +1,4 @@
-#include "schedule/fire_lateness.hpp"
+#include "trigger/schedule/fire_lateness.hpp"
 
 #include <algorithm>
 
