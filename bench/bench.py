@@ -156,9 +156,9 @@ def webhook_path(port, integration):
 
 # ---------------------------------------------------------------- load tools
 
-def wrk_command(url, duration, connections):
+def wrk_command(url, duration, connections, script="wrk-post.lua"):
     return ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
-            "-s", os.path.join(HERE, "wrk-post.lua"), url]
+            "-s", os.path.join(HERE, script), url]
 
 
 def parse_wrk(out):
@@ -175,7 +175,9 @@ def parse_wrk(out):
 
 
 def run_wrk(args, url, duration, connections):
-    out = subprocess.run(wrk_command(url, duration, connections), capture_output=True, text=True, check=True).stdout
+    script = getattr(args, "wrk_script", None) or "wrk-post.lua"
+    out = subprocess.run(wrk_command(url, duration, connections, script), capture_output=True, text=True,
+                         check=True).stdout
     return parse_wrk(out)
 
 

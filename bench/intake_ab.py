@@ -7,7 +7,8 @@ see the same machine: did a change cost intake throughput?
 Each round starts `plexus serve` from one build on a fresh data folder and
 runs bench.py's measure_async (wrk -t2 -c64 for --duration s, after a
 warm-up) against the bench-intake webhook; prints each round and the
-medians. Both builds need bin/plexus and plugins/; wrk must be installed.
+medians. With --keyed-b, B's requests each carry a new Idempotency-Key
+(A and B may then be the same build: what a key costs). Both builds need bin/plexus and plugins/; wrk must be installed.
 Use builds made with the same CMAKE_BUILD_TYPE.
 """
 
@@ -29,13 +30,16 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--keyed-b", action="store_true",
+                        help="B's requests each carry a new Idempotency-Key (wrk-post-keyed.lua)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="plexus-intake-ab-")
     results = {"A": [], "B": []}
     for n in range(args.runs):
         for label, build in (("A", args.a), ("B", args.b)) if n % 2 == 0 else (("B", args.b), ("A", args.a)):
             run = argparse.Namespace(build=os.path.abspath(build), workers=None, http_threads=None,
-                                     connections=args.connections, duration=args.duration)
+                                     connections=args.connections, duration=args.duration,
+                                     wrk_script="wrk-post-keyed.lua" if label == "B" and args.keyed_b else None)
             data = os.path.join(work, f"data-{label}-{n}")
             plexus = bench.start_plexus(run, f"plexus-{label}-{n}", os.path.join(bench.HERE, "integrations"), data, work)
             try:

@@ -80,10 +80,19 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return joined;
 }
 
-std::vector<std::string> actionKeys(const plexus::ComponentSpec& spec) {
+/// The keys of `specs` (actions or triggers).
+template <typename Spec>
+std::vector<std::string> keysOf(const std::vector<Spec>& specs) {
   std::vector<std::string> keys;
-  for (const auto& action : spec.actions) keys.push_back(action.key);
+  for (const auto& spec : specs) keys.push_back(spec.key);
   return keys;
+}
+
+/// "a, b" of the actions, then "trigger t" for each trigger.
+std::string offered(const plexus::ComponentSpec& spec) {
+  std::vector<std::string> items = keysOf(spec.actions);
+  for (const auto& trigger : spec.triggers) items.push_back("trigger " + trigger.key);
+  return join(items, ", ");
 }
 
 void printRefusals(std::ostream& out, const std::vector<LoadRefusal>& refusals) {
@@ -98,10 +107,10 @@ void printListTable(std::ostream& out, const ComponentRegistry& registry,
   if (components.empty()) {
     out << "No components in " << directory << "\n";
   } else {
-    std::vector<Row> rows{{"KEY", "VERSION", "ACTIONS", "FILE", "DESCRIPTION"}};
+    std::vector<Row> rows{{"KEY", "VERSION", "ACTIONS AND TRIGGERS", "FILE", "DESCRIPTION"}};
     for (const auto& component : components) {
       const auto& spec = component->spec;
-      rows.push_back({spec.key, spec.version, join(actionKeys(spec), ", "), component->file,
+      rows.push_back({spec.key, spec.version, offered(spec), component->file,
                       spec.description});
     }
     printTable(out, rows);
@@ -113,20 +122,22 @@ void printDescribeTable(std::ostream& out, const LoadedComponent& component) {
   const auto& spec = component.spec;
   out << spec.key << " " << spec.version << ": " << spec.description << "\n";
   out << "file: " << component.file << "\n";
-  for (const auto& action : spec.actions) {
-    out << "\n" << spec.key << "." << action.key << " (" << action.label << "): "
-        << action.description << "\n";
-    if (action.inputs.empty()) {
+  auto describe = [&](const auto& performer, const char* kind) {
+    out << "\n" << kind << spec.key << "." << performer.key << " (" << performer.label << "): "
+        << performer.description << "\n";
+    if (performer.inputs.empty()) {
       out << "  no inputs\n";
-      continue;
+      return;
     }
     std::vector<Row> rows{{"INPUT", "TYPE", "REQUIRED", "DEFAULT", "LABEL", "DESCRIPTION"}};
-    for (const auto& input : action.inputs)
+    for (const auto& input : performer.inputs)
       rows.push_back({input.key, plexus::toString(input.type), input.required ? "yes" : "no",
                       input.defaultValue ? input.defaultValue->dump() : "-", input.label,
                       input.description});
     printTable(out, rows, "  ");
-  }
+  };
+  for (const auto& action : spec.actions) describe(action, "");
+  for (const auto& trigger : spec.triggers) describe(trigger, "trigger ");
 }
 
 // --- JSON output ------------------------------------------------------------
@@ -144,7 +155,8 @@ plexus::Json summaryJson(const LoadedComponent& component) {
           {"version", spec.version},
           {"description", spec.description},
           {"file", component.file},
-          {"actions", actionKeys(spec)}};
+          {"actions", keysOf(spec.actions)},
+          {"triggers", keysOf(spec.triggers)}};
 }
 
 plexus::Json inputJson(const plexus::InputSpec& input) {
@@ -160,20 +172,24 @@ plexus::Json inputJson(const plexus::InputSpec& input) {
 
 plexus::Json describeJson(const LoadedComponent& component) {
   const auto& spec = component.spec;
-  plexus::Json actions = plexus::Json::array();
-  for (const auto& action : spec.actions) {
-    plexus::Json inputs = plexus::Json::array();
-    for (const auto& input : action.inputs) inputs.push_back(inputJson(input));
-    actions.push_back({{"key", action.key},
-                       {"label", action.label},
-                       {"description", action.description},
-                       {"inputs", inputs}});
-  }
+  auto describe = [](const auto& performers) {
+    plexus::Json list = plexus::Json::array();
+    for (const auto& performer : performers) {
+      plexus::Json inputs = plexus::Json::array();
+      for (const auto& input : performer.inputs) inputs.push_back(inputJson(input));
+      list.push_back({{"key", performer.key},
+                      {"label", performer.label},
+                      {"description", performer.description},
+                      {"inputs", inputs}});
+    }
+    return list;
+  };
   return {{"key", spec.key},
           {"version", spec.version},
           {"description", spec.description},
           {"file", component.file},
-          {"actions", actions}};
+          {"actions", describe(spec.actions)},
+          {"triggers", describe(spec.triggers)}};
 }
 
 // --- sub-verbs --------------------------------------------------------------

@@ -229,24 +229,24 @@ void ApiHandler::instances(const std::string& method, const std::vector<std::str
                            const HttpRequest& request, HttpResponse& response) {
   if (path.size() == 2 && method == "GET") {
     plexus::Json out = plexus::Json::array();
-    for (const auto& instance : runtime_.store().instances()) out.push_back(runtime_.describeInstance(instance));
+    for (const auto& instance : runtime_.store().instances()) out.push_back(runtime_.instances().describe(instance));
     return sendJson(response, 200, out);
   }
   if (path.size() == 2 && method == "POST") {
-    InstanceRecord created = runtime_.createInstance(readJsonBody(request));
-    return sendJson(response, 201, runtime_.describeInstance(created));
+    InstanceRecord created = runtime_.instances().create(readJsonBody(request));
+    return sendJson(response, 201, runtime_.instances().describe(created));
   }
   if (path.size() == 3 && method == "GET") {
     auto instance = runtime_.store().instance(path[2]);
     if (!instance) throw RequestError(404, "no instance '" + path[2] + "'");
-    return sendJson(response, 200, runtime_.describeInstance(*instance));
+    return sendJson(response, 200, runtime_.instances().describe(*instance));
   }
   if (path.size() == 3 && method == "PATCH") {
-    InstanceRecord updated = runtime_.updateInstance(path[2], readJsonBody(request));
-    return sendJson(response, 200, runtime_.describeInstance(updated));
+    InstanceRecord updated = runtime_.instances().update(path[2], readJsonBody(request));
+    return sendJson(response, 200, runtime_.instances().describe(updated));
   }
   if (path.size() == 3 && method == "DELETE") {
-    runtime_.deleteInstance(path[2]);
+    runtime_.instances().remove(path[2]);
     response.status = 204;
     return;
   }
@@ -275,11 +275,14 @@ void ApiHandler::listComponents(HttpResponse& response) {
   for (const auto& component : runtime_.components().all()) {
     plexus::Json actions = plexus::Json::array();
     for (const auto& action : component->spec.actions) actions.push_back(action.key);
+    plexus::Json triggers = plexus::Json::array();
+    for (const auto& trigger : component->spec.triggers) triggers.push_back(trigger.key);
     components.push_back({{"key", component->spec.key},
                           {"version", component->spec.version},
                           {"description", component->spec.description},
                           {"file", component->file},
-                          {"actions", actions}});
+                          {"actions", actions},
+                          {"triggers", triggers}});
   }
   plexus::Json refused = plexus::Json::array();
   for (const auto& refusal : runtime_.components().refusals())

@@ -6,40 +6,32 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/engine.hpp"
 #include "engine/integration_registry.hpp"
+#include "instances/instance_service.hpp"
 #include "loader/component_loader.hpp"
-#include "trigger/schedule/fire_lateness.hpp"
-#include "trigger/schedule/scheduler.hpp"
 #include "server/settings.hpp"
-#include "trigger/webhook/idempotency.hpp"
-#include "util/clock.hpp"
 #include "store/store.hpp"
+#include "trigger/schedule/scheduler.hpp"
+#include "trigger/schedule_bridge.hpp"
+#include "trigger/trigger_kind.hpp"
+#include "trigger/webhook/idempotency.hpp"
+#include "trigger/webhook_kind.hpp"
+#include "util/clock.hpp"
 #include "util/memory.hpp"
 
 namespace plexus::core {
 
-/// Thrown by instance management for requests that cannot be honoured;
-/// `status` is the HTTP status to answer with.
-class RequestError : public std::runtime_error {
- public:
-  RequestError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  int status() const { return status_; }
-
- private:
-  int status_;
-};
-
-/// Owns the store, the loaded components, the deployed integrations, the
-/// engine and the scheduler, and keeps instances and schedules in step.
+/// The composition root: opens the store, loads components and
+/// integrations, registers the trigger kinds, and owns and wires the
+/// services (engine, scheduler, instances, idempotency) the HTTP handlers
+/// use. It holds no rules of its own.
 ///
-/// Threads: the services are themselves thread-safe; instance changes are
-/// serialised by `instancesMutex_` so the store and the scheduler agree.
+/// Threads: the services are themselves thread-safe.
 class Runtime {
  public:
   /// Opens the store, loads plugins and integrations (refusals and YAML
@@ -65,8 +57,8 @@ class Runtime {
   std::optional<std::string> notReadyReason() const;
 
   /// Called once the HTTP port is bound, for webhook URLs.
-  void setPublicUrl(std::string url) { publicUrl_ = std::move(url); }
-  const std::string& publicUrl() const { return publicUrl_; }
+  void setPublicUrl(std::string url) { webhookKind_->setPublicUrl(std::move(url)); }
+  const std::string& publicUrl() const { return webhookKind_->publicUrl(); }
   const ServerSettings& settings() const { return settings_; }
   /// Where large request bodies are spooled (unnamed files) while they arrive.
   std::string spoolDirectory() const { return settings_.dataDir + "/spool"; }
@@ -80,12 +72,9 @@ class Runtime {
   /// Plugin refusals and YAML errors found at start, one line each.
   const std::vector<std::string>& loadErrors() const { return loadErrors_; }
 
-  /// The instance whose webhook token this is, from memory (the webhook hot
-  /// path does not touch the database). Kept in step with the store by the
-  /// instance-management calls below.
-  std::optional<InstanceRecord> instanceByToken(const std::string& token) const;
-  /// The instance with this id, from memory, like instanceByToken.
-  std::optional<InstanceRecord> instanceById(const std::string& id) const;
+  /// Instances: lookups (from memory), description and API management.
+  InstanceService& instances() { return *instances_; }
+  const InstanceService& instances() const { return *instances_; }
 
   /// Keeps a small final result of a synchronous execution in memory for
   /// the GET that follows its 303 (it is already durable in the store; this
@@ -95,20 +84,7 @@ class Runtime {
   std::optional<StoredResult> recentFinalResult(const std::string& executionId) const;
 
   /// `{public-url}/trigger/{token}`, or "" for schedule-triggered instances.
-  std::string webhookUrl(const InstanceRecord& instance) const;
-  /// The instance as GET /api/instances shows it (secrets masked).
-  plexus::Json describeInstance(const InstanceRecord& instance) const;
-
-  /// API instance management (CONTRACT §6). Throw RequestError.
-  InstanceRecord createInstance(const plexus::Json& body);
-  InstanceRecord updateInstance(const std::string& id, const plexus::Json& body);
-  void deleteInstance(const std::string& id);
-
-  /// Starts an execution of `instance` (webhook or schedule). The trigger
-  /// results are built by `makeResults(executionId)`, so they can carry the id.
-  std::string startExecution(const IntegrationPtr& integration, const InstanceRecord& instance,
-                             const std::string& trigger,
-                             const std::function<plexus::Json(const std::string&)>& makeResults);
+  std::string webhookUrl(const InstanceRecord& instance) const { return webhookKind_->webhookUrl(instance); }
 
  private:
   explicit Runtime(const ServerSettings& settings);
@@ -117,41 +93,27 @@ class Runtime {
   /// Queues what the last process left unfinished; logs what was given up.
   void recover();
   void loadComponentsAndIntegrations();
-  void syncDeclaredInstances();
-  void scheduleInstance(const IntegrationSpec& integration, const InstanceRecord& instance);
-  std::vector<FireOutcome> onSchedulesDue(const std::vector<DueTime>& fires);
-  /// `count` recorded fires due at `due` were queued to run: their lateness counts (FireLateness).
-  void noteFiresQueued(TimePoint due, std::size_t count);
-  void validateConfigVars(const IntegrationSpec& integration, const plexus::Json& values) const;
-  void rememberInstance(const InstanceRecord& instance);  // Requires instancesMutex_.
-  void forgetInstance(const std::string& id);             // Requires instancesMutex_.
+  /// The trigger kinds, the scheduler and the instance service, in the order they need each other.
+  void wireTriggers();
 
   ServerSettings settings_;
   std::atomic<bool> loaded_{false};  // set once everything started, cleared by stop()
   MemoryBudget parseBudget_{settings_.maxParseMemory};
-  std::string publicUrl_;
   std::vector<std::string> loadErrors_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ComponentRegistry> components_;
   IntegrationRegistry integrations_;
-  FireLateness fireLateness_;  // before engine_: the engine's timers report to it
+  // Before engine_: the engine's timers call into the bridge until the engine stops.
+  std::unique_ptr<ScheduleBridge> scheduleBridge_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Scheduler> scheduler_;
+  TriggerKinds kinds_;
+  WebhookKind* webhookKind_ = nullptr;  // owned by kinds_
+  std::unique_ptr<InstanceService> instances_;
   RealTimeSource clock_;
   std::unique_ptr<IdempotencyGuard> idempotency_;
   /// How long before its due time a fire is recorded (as a waiting execution).
   static constexpr std::chrono::milliseconds kFireAhead{1000};
-  /// Fires due together that get a lateness line in the log, or fires that late.
-  static constexpr std::size_t kManyFires = 100;
-  static constexpr std::chrono::milliseconds kLateFire{1000};
-  std::mutex instancesMutex_;  // Serialises instance changes (store + scheduler + cache).
-  // Every instance by id, and webhook instances' ids by token, so neither a
-  // webhook nor a schedule fire reads the database to find its instance.
-  // Written under instancesMutex_ and tokensMutex_ (exclusive); read under
-  // tokensMutex_ (shared).
-  mutable std::shared_mutex tokensMutex_;
-  std::unordered_map<std::string, InstanceRecord> byId_;
-  std::unordered_map<std::string, std::string> idByToken_;
   // Recent synchronous results, oldest first in recentOrder_; guarded by recentMutex_.
   mutable std::mutex recentMutex_;
   std::unordered_map<std::string, StoredResult> recentResults_;

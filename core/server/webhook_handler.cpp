@@ -78,7 +78,7 @@ plexus::Json requestHeaders(const HttpRequest& request) {
 }  // namespace
 
 std::optional<HttpResponse> WebhookHandler::refuseEarly() const {
-  auto instance = runtime_.instanceByToken(token_);
+  auto instance = runtime_.instances().byToken(token_);
   if (instance && instance->enabled && runtime_.integrations().find(instance->integrationKey)) return std::nullopt;
   HttpResponse response;
   sendError(response, 404, "no webhook at this URL");
@@ -86,7 +86,7 @@ std::optional<HttpResponse> WebhookHandler::refuseEarly() const {
 }
 
 void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) {
-  auto instance = runtime_.instanceByToken(token_);
+  auto instance = runtime_.instances().byToken(token_);
   IntegrationPtr integration = instance ? runtime_.integrations().find(instance->integrationKey) : nullptr;
   if (!instance || !integration || !instance->enabled) return sendError(response, 404, "no webhook at this URL");
   const WebhookTriggerSpec& options = integration->trigger.webhook;

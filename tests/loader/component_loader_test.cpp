@@ -115,6 +115,36 @@ TEST_CASE("the source refused with layout-changing flags loads when built withou
   REQUIRE(status.isStatus());
   CHECK(status.status().statusCode == 202);
   CHECK(status.status().headers == std::map<std::string, std::string>{{"x-layout", "yes"}});
+
+  // Its trigger: a WebhookRequest in, a TriggerResult or a TriggerRefusal out.
+  REQUIRE(layout->spec.triggers.size() == 1);
+  const plexus::TriggerSpec& gate = layout->spec.triggers.front();
+  struct Context : plexus::TriggerContext {
+    std::string id = "i", name = "acme";
+    Json config = Json::object();
+    const std::string& instanceId() const override { return id; }
+    const std::string& instanceName() const override { return name; }
+    const Json& configVars() const override { return config; }
+    std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
+  } context;
+  plexus::WebhookRequest request;
+  request.method = "POST";
+  request.headers = {{"x-pass", "yes"}};
+  request.rawBody = plexus::Binary(std::string("12345"), "text/plain");
+  plexus::TriggerResult ran = gate.perform(request, gate.prepareInputs(Json::object()), context);
+  REQUIRE(ran.runs());
+  CHECK(*ran.results() == Json{{"instance", "acme"}, {"bytes", 5}});
+  REQUIRE(ran.immediateReply());
+  CHECK(ran.immediateReply()->statusCode == 202);
+  CHECK(*ran.immediateReply()->body == "gated");
+  request.headers.erase("x-pass");
+  try {
+    gate.perform(request, gate.prepareInputs(Json::object()), context);
+    FAIL("the gate let a request without a pass through");
+  } catch (const plexus::TriggerRefusal& refusal) {
+    CHECK(refusal.status() == 403);
+    CHECK(refusal.headers().at("x-layout") == "no");
+  }
 }
 
 // The refused fixtures are small enough to have no STB_GNU_UNIQUE symbols

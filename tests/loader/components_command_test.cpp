@@ -62,12 +62,13 @@ Json refusedJson() {
 }
 
 Json summary(const std::string& key, const std::string& version, const std::string& description,
-             const std::string& file, std::vector<std::string> actions) {
+             const std::string& file, std::vector<std::string> actions, std::vector<std::string> triggers = {}) {
   return {{"key", key},
           {"version", version},
           {"description", description},
           {"file", fixture(file)},
-          {"actions", actions}};
+          {"actions", actions},
+          {"triggers", triggers}};
 }
 
 Json listJson() {
@@ -77,7 +78,7 @@ Json listJson() {
                                 "Built against another nlohmann/json patch release",
                                 "json_patch_release.so", {"version"}),
                         summary("layout", "1.0.0", "Every SDK type across the boundary", "layout.so",
-                                {"describe", "stop"})})},
+                                {"describe", "stop"}, {"gate"})})},
           {"refused", refusedJson()}};
 }
 
@@ -136,11 +137,11 @@ TEST_CASE("components list prints a table, then each refused file with its reaso
   const std::size_t width = patch.size();  // the longest path
   auto padded = [&](const std::string& text) { return text + std::string(width - text.size() + 2, ' '); };
   std::string expected =
-      "KEY                 VERSION  ACTIONS           " + padded("FILE") + "DESCRIPTION\n"
-      "echo                1.2.3    say, bytes, fail  " + padded(echo) + "Echoes its input\n"
-      "json-patch-release  1.0.0    version           " + padded(patch) +
+      "KEY                 VERSION  ACTIONS AND TRIGGERS          " + padded("FILE") + "DESCRIPTION\n"
+      "echo                1.2.3    say, bytes, fail              " + padded(echo) + "Echoes its input\n"
+      "json-patch-release  1.0.0    version                       " + padded(patch) +
       "Built against another nlohmann/json patch release\n"
-      "layout              1.0.0    describe, stop    " + padded(layout) +
+      "layout              1.0.0    describe, stop, trigger gate  " + padded(layout) +
       "Every SDK type across the boundary\n"
       "\nRefused:\n";
   for (const auto& refusal : refusedJson())
@@ -189,7 +190,8 @@ TEST_CASE("components describe shows each action with its inputs", "[loader][cli
                        {"description", "Returns its input as binary data"},
                        {"inputs", Json::array({bytesText})}},
                       {{"key", "fail"}, {"label", "Fail"}, {"description", "Always throws"},
-                       {"inputs", Json::array()}}})}};
+                       {"inputs", Json::array()}}})},
+        {"triggers", Json::array()}};
     CHECK(Json::parse(result.out) == expected);
   }
   SECTION("as a table") {
