@@ -208,7 +208,7 @@ void ApiHandler::getStepResult(const std::string& id, const std::string& step, H
 
 void ApiHandler::getFinalResult(const std::string& id, HttpResponse& response) {
   // The GET that follows a synchronous 303 is served from memory.
-  if (auto recent = runtime_.recentFinalResult(id))
+  if (auto recent = runtime_.recentResults().find(id))
     return sendStoredResult(response, *recent, runtime_.settings().maxResponseBytes);
   auto execution = runtime_.store().execution(id);
   if (!execution) throw RequestError(404, "no execution '" + id + "'");

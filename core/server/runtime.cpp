@@ -126,27 +126,4 @@ void Runtime::loadComponentsAndIntegrations() {
   integrations_.replaceAll(std::move(loaded.integrations));
 }
 
-namespace {
-constexpr std::size_t kRecentResults = 4096;          // entries
-constexpr std::size_t kRecentResultMaxBytes = 64 * 1024;  // per entry, as served
-}  // namespace
-
-void Runtime::rememberFinalResult(const std::string& executionId, const StoredResult& result) {
-  if (!result.isStatus && servedSize(result.data) > kRecentResultMaxBytes) return;
-  std::lock_guard<std::mutex> lock(recentMutex_);
-  if (!recentResults_.emplace(executionId, result).second) return;
-  recentOrder_.push_back(executionId);
-  if (recentOrder_.size() > kRecentResults) {
-    recentResults_.erase(recentOrder_.front());
-    recentOrder_.pop_front();
-  }
-}
-
-std::optional<StoredResult> Runtime::recentFinalResult(const std::string& executionId) const {
-  std::lock_guard<std::mutex> lock(recentMutex_);
-  auto it = recentResults_.find(executionId);
-  if (it == recentResults_.end()) return std::nullopt;
-  return it->second;
-}
-
 }  // namespace plexus::core

@@ -3,17 +3,16 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/engine.hpp"
 #include "engine/integration_registry.hpp"
 #include "instances/instance_service.hpp"
 #include "loader/component_loader.hpp"
+#include "server/recent_results.hpp"
 #include "server/settings.hpp"
 #include "store/store.hpp"
 #include "trigger/schedule/scheduler.hpp"
@@ -76,12 +75,8 @@ class Runtime {
   InstanceService& instances() { return *instances_; }
   const InstanceService& instances() const { return *instances_; }
 
-  /// Keeps a small final result of a synchronous execution in memory for
-  /// the GET that follows its 303 (it is already durable in the store; this
-  /// only saves re-reading it). Bounded; large results are not kept.
-  void rememberFinalResult(const std::string& executionId, const StoredResult& result);
-  /// A result kept by rememberFinalResult, if still there.
-  std::optional<StoredResult> recentFinalResult(const std::string& executionId) const;
+  /// Final results of recent synchronous executions, for the GET after their 303.
+  RecentResults& recentResults() { return recentResults_; }
 
   /// `{public-url}/trigger/{token}`, or "" for schedule-triggered instances.
   std::string webhookUrl(const InstanceRecord& instance) const { return webhookKind_->webhookUrl(instance); }
@@ -114,10 +109,7 @@ class Runtime {
   std::unique_ptr<IdempotencyGuard> idempotency_;
   /// How long before its due time a fire is recorded (as a waiting execution).
   static constexpr std::chrono::milliseconds kFireAhead{1000};
-  // Recent synchronous results, oldest first in recentOrder_; guarded by recentMutex_.
-  mutable std::mutex recentMutex_;
-  std::unordered_map<std::string, StoredResult> recentResults_;
-  std::deque<std::string> recentOrder_;
+  RecentResults recentResults_;
 };
 
 }  // namespace plexus::core

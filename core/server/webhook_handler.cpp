@@ -199,7 +199,7 @@ void WebhookHandler::replySynchronously(const std::string& executionId, HttpResp
   if (static_cast<std::int64_t>(size) > settings.maxResponseBytes)
     return sendJson(response, 500,
                     {{"executionId", executionId}, {"error", responseLimitMessage(size, settings.maxResponseBytes)}});
-  if (outcome->result) runtime_.rememberFinalResult(executionId, *outcome->result);
+  if (outcome->result) runtime_.recentResults().remember(executionId, *outcome->result);
   response.status = 303;
   response.headers.set("Location", runtime_.publicUrl() + "/executions/" + executionId + "/result");
 }
