@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "schedule/cron.hpp"
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/cron.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "server/webhook_payload.hpp"
+#include "trigger/webhook/webhook_payload.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string query(reinterpret_cast<const char*>(data), size);

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "schedule/schedule.hpp"
+#include "trigger/schedule/schedule.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   plexus::Json value = plexus::Json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
