@@ -357,7 +357,7 @@ void IntegrationParser::parseWebhookTrigger(const YamlEntry& entry) {
     parseComponentTrigger(entry, fields);
   if (const YamlEntry* key = find(fields, "idempotencyKey")) {
     if (auto text = this->text(*key, "idempotencyKey")) {
-      if (checkTriggerTemplates(key->value, "idempotencyKey", kAfterIntake))
+      if (checkTriggerTemplates(key->value, "idempotencyKey", kKeying))
         webhook.idempotencyKey = std::make_shared<const Template>(Template::parse(*text));
     }
   }
@@ -444,10 +444,10 @@ void IntegrationParser::parseWebhookResponse(const YamlEntry& entry) {
   WebhookResponseSpec response;
   if (const YamlEntry* status = find(fields, "statusCode")) {
     Json value = status->value.IsScalar() ? yamlScalarToJson(status->value) : Json();
-    if (value.is_number_integer() && value.get<long long>() >= 100 && value.get<long long>() <= 599) {
+    if (value.is_number_integer() && value.get<long long>() >= 200 && value.get<long long>() <= 599) {
       response.statusCode = value.get<int>();
     } else {
-      diagnostics_.error(*status, "'statusCode' must be a whole number from 100 to 599, not " +
+      diagnostics_.error(*status, "'statusCode' must be a whole number from 200 to 599 (a final reply), not " +
                                       (status->value.IsScalar() ? status->value.Scalar() : describeNode(status->value)));
     }
   }
@@ -501,6 +501,10 @@ bool IntegrationParser::checkTriggerTemplates(const YAML::Node& node, const std:
                  (reference.root == ReferenceRoot::TriggerResults || reference.root == ReferenceRoot::Execution)) {
         diagnostics_.error(at, prefix + "a trigger's inputs are rendered before the request is read and "
                                         "before any execution exists; use configVars, instance or integration");
+        fine = false;
+      } else if (stage == kKeying && reference.root == ReferenceRoot::Execution) {
+        diagnostics_.error(at, prefix + "the key decides whether an execution starts, so it cannot use one; "
+                                        "use trigger.results, configVars, instance or integration");
         fine = false;
       } else if (reference.root == ReferenceRoot::ConfigVar && !spec_.configVar(reference.name)) {
         std::string hint = didYouMean(reference.name, keysOf(configVarMarks_));

@@ -39,9 +39,9 @@ class IntegrationParser {
   void parseWebhookResponse(const YamlEntry& entry);
   /// When a webhook option's template is rendered: a trigger's inputs
   /// before the request is read (configVars, instance, integration), the
-  /// idempotency key and the response after it (trigger.results and
-  /// execution too). Steps never.
-  enum TemplateStage { kBeforeIntake, kAfterIntake };
+  /// idempotency key once it is (trigger.results too), the response once the
+  /// execution exists (execution too). Steps never.
+  enum TemplateStage { kBeforeIntake, kKeying, kAfterIntake };
   /// Reports each template in `node` that does not parse or uses a root it
   /// may not; false if any was reported.
   bool checkTriggerTemplates(const YAML::Node& node, const std::string& subject, TemplateStage stage);

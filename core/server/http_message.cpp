@@ -108,9 +108,14 @@ std::string serializeResponseHead(const HttpResponse& response, unsigned version
     appendClean(out, value);
     out += "\r\n";
   }
-  out += "Content-Length: ";
-  out += std::to_string(response.bodyView().size());
-  out += "\r\nDate: ";
+  // 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5); the sender
+  // clears it (sendStoredResult), and a 204 carries no Content-Length.
+  if (response.status != 204) {
+    out += "Content-Length: ";
+    out += std::to_string(response.bodyView().size());
+    out += "\r\n";
+  }
+  out += "Date: ";
   out += httpDate();
   out += "\r\n";
   if (close) out += "Connection: close\r\n";

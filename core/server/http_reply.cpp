@@ -184,8 +184,11 @@ void sendStoredResult(HttpResponse& response, const StoredResult& result, std::i
       response.headers.set(name, value);
       if (equalsIgnoringCase(name, "content-type")) hasContentType = true;
     }
+    if (status.statusCode < 200)
+      return sendError(response, 500, "a reply of status " + std::to_string(status.statusCode) +
+                                          " is not a final HTTP response; use 200-599");
     response.status = status.statusCode;
-    if (!status.body) {
+    if (!status.body || status.statusCode == 204 || status.statusCode == 304) {
       response.body.clear();
       return;
     }

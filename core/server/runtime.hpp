@@ -66,6 +66,8 @@ class Runtime {
   const ComponentRegistry& components() const { return *components_; }
   const IntegrationRegistry& integrations() const { return integrations_; }
   Engine& engine() { return *engine_; }
+  /// Bytes of parsed request bodies held at once (--max-parse-memory).
+  MemoryBudget& parseBudget() { return parseBudget_; }
   /// Webhook Idempotency-Key admission (CONTRACT §8).
   IdempotencyGuard& idempotency() { return *idempotency_; }
   /// Plugin refusals and YAML errors found at start, one line each.

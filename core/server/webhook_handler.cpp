@@ -8,6 +8,7 @@
 
 #include "engine/config_values.hpp"
 #include "integration/template.hpp"
+#include "util/memory.hpp"
 #include "server/http_reply.hpp"
 #include "trigger/trigger_results.hpp"
 #include "trigger/webhook/component_trigger.hpp"
@@ -30,29 +31,44 @@ StoredResult statusReply(plexus::StatusResult status) {
   return result;
 }
 
-/// What the webhook's templates (idempotencyKey, response) may use.
+/// The longest text an idempotencyKey template may render to before it is
+/// given up: far above kMaxIdempotencyKeyBytes, so that a long key is a 400
+/// (IdempotencyGuard::admit), not silently no key.
+constexpr std::size_t kMaxRenderedKeyBytes = 64 * 1024;
+
+/// What the webhook's templates (idempotencyKey, response) may use; a
+/// deferred JSON body is parsed in it (the caller holds the parse budget).
 plexus::Json templateScope(const plexus::Json& results, const InstanceRecord& instance,
-                           const IntegrationSpec& integration) {
-  return {{"trigger", {{"results", results}}},
-          {"configVars", effectiveConfigVars(integration, instance)},
-          {"instance", {{"id", instance.id}, {"name", instance.name}}},
-          {"integration", {{"key", integration.key}, {"name", integration.name}}}};
+                           const IntegrationSpec& integration, const BodyLimits& limits) {
+  plexus::Json scope = {{"trigger", {{"results", results}}},
+                        {"configVars", effectiveConfigVars(integration, instance)},
+                        {"instance", {{"id", instance.id}, {"name", instance.name}}},
+                        {"integration", {{"key", integration.key}, {"name", integration.name}}}};
+  plexus::Json* body = scope["trigger"]["results"].contains("body") ? &scope["trigger"]["results"]["body"] : nullptr;
+  if (body && body->is_object() && body->contains("data")) (*body)["data"] = parsedBodyData((*body)["data"], limits);
+  return scope;
 }
 
-/// The request's idempotency key: the integration's idempotencyKey template
-/// when it renders non-empty, else the Idempotency-Key header, else "".
+/// Text for a templated value: strings as they are, other values as JSON
+/// (invalid UTF-8 replaced, never an exception).
+std::string asText(const plexus::Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "";
+  return value.dump(-1, ' ', false, plexus::Json::error_handler_t::replace);
+}
+
+/// The request's idempotency key: with an idempotencyKey template, what it
+/// renders ("" when the path it names is not in this request: not keyed);
+/// without one, the Idempotency-Key header. The template alone decides when
+/// there is one, so a caller cannot take a key the template will make.
 std::string idempotencyKeyOf(const HttpRequest& request, const WebhookTriggerSpec& options,
                              const plexus::Json& scope) {
-  if (options.idempotencyKey) {
-    try {
-      plexus::Json key = options.idempotencyKey->render(scope, kMaxIdempotencyKeyBytes + 1);
-      std::string text = key.is_string() ? key.get<std::string>() : key.is_null() ? "" : key.dump();
-      if (!text.empty()) return text;
-    } catch (const TemplateError&) {
-      // The path it names is not in this request (say, no such header): not keyed by it.
-    }
+  if (!options.idempotencyKey) return request.headers.get(kIdempotencyKeyHeader, "");
+  try {
+    return asText(options.idempotencyKey->render(scope, kMaxRenderedKeyBytes));
+  } catch (const TemplateError&) {
+    return "";  // The path it names is not in this request (say, no such header).
   }
-  return request.headers.get(kIdempotencyKeyHeader, "");
 }
 
 /// The plexus-synchronous / prismatic-synchronous header: true, false, or
@@ -94,10 +110,14 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
     std::optional<bool> syncHeader = synchronousHeader(request);
     std::string contentType = request.headers.get("Content-Type");
     BodyLimits limits = bodyLimits(runtime_.settings());
-    // A JSON body is parsed when the execution runs, within the parse
-    // budget, unless a trigger option must read it now.
-    limits.deferJson = !options.component && !options.idempotencyKey && !options.response;
+    // A JSON body is checked now and parsed when the execution runs, within
+    // the parse budget. A component trigger or a template that reads it now
+    // gets a parsed copy, within the same budget, for this request only.
+    limits.deferJson = true;
     WebhookBody body = parseWebhookBody(request.body, contentType, limits);
+    MemoryBudget::Lease parsing;
+    if (options.component || options.idempotencyKey || options.response)
+      parsing = runtime_.parseBudget().acquire(deferredBodySize(body.data) * limits.jsonMemoryFactor);
     Poco::URI uri(request.target);
     WebhookRequestParts parts{request.method, requestHeaders(request), parseQueryParameters(uri.getRawQuery()),
                               std::move(body.data), body.contentType, std::move(body.raw),
@@ -106,8 +126,10 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
     // A component trigger sees the request first, and may answer it alone.
     std::optional<plexus::TriggerResult> decided;
     if (options.component) {
-      decided = callComponentTrigger(*options.component, runtime_.components(), *integration, *instance,
-                                     webhookRequestFor(parts), nowMs());
+      plexus::WebhookRequest seen = webhookRequestFor(parts);
+      seen.body["data"] = parsedBodyData(parts.bodyData, limits);
+      decided = callComponentTrigger(*options.component, runtime_.components(), *integration, *instance, seen,
+                                     nowMs());
       if (!decided->runs()) return sendStoredResult(response, statusReply(*decided->immediateReply()),
                                                     runtime_.settings().maxResponseBytes);
     }
@@ -122,7 +144,7 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
             : webhookTriggerResults(std::move(parts), executionId, startedAt, *instance, *integration);
     // The templates' scope holds a copy of the results: only built when a template needs it.
     plexus::Json scope;
-    if (options.idempotencyKey || options.response) scope = templateScope(results, *instance, *integration);
+    if (options.idempotencyKey || options.response) scope = templateScope(results, *instance, *integration, limits);
     const std::string key = idempotencyKeyOf(request, options, scope);
 
     auto start = [&](std::optional<IdempotencyKeyRecord> keyRecord) {
@@ -162,18 +184,23 @@ void WebhookHandler::handle(const HttpRequest& request, HttpResponse& response) 
 
 void WebhookHandler::replyAsConfigured(const WebhookResponseSpec& spec, const std::string& executionId,
                                        plexus::Json& scope, HttpResponse& response) {
+  // A replay answers with the first execution: its id, also in trigger.results.
   scope["execution"] = {{"id", executionId}};
+  scope["trigger"]["results"]["executionId"] = executionId;
+  plexus::StatusResult reply;
   try {
-    sendStoredResult(response, statusReply(renderWebhookResponse(spec, scope)), runtime_.settings().maxResponseBytes);
-  } catch (const TemplateError& error) {
-    // The execution is recorded: an error status would invite a retry that
-    // runs it twice. The caller gets the default reply; the log says why.
+    reply = renderWebhookResponse(spec, scope);
+  } catch (const std::exception& error) {
+    // A template that does not render for this request (TemplateError), or
+    // a value that cannot become text. The execution is recorded: an error
+    // status would invite a retry that runs it twice. The caller gets the
+    // default reply; the log says why.
     Poco::Logger::get("plexus.webhook")
         .warning("execution %s: trigger.webhook.response did not render (%s); answered 200 {executionId} instead",
                  executionId, std::string(error.what()));
-    response.headers.erase("Content-Type");
-    sendJson(response, 200, plexus::Json{{"executionId", executionId}});
+    return sendJson(response, 200, plexus::Json{{"executionId", executionId}});
   }
+  sendStoredResult(response, statusReply(std::move(reply)), runtime_.settings().maxResponseBytes);
 }
 
 void WebhookHandler::replySynchronously(const std::string& executionId, HttpResponse& response) {

@@ -536,7 +536,7 @@ void SqliteStore::createExecution(const NewExecution& execution) {
     writer_->write(
         [&](Connection& db) {
           insertExecution(db, execution, triggerResults);
-          insertIdempotencyKey(db, *execution.idempotencyKey, execution.queuedAt);
+          insertIdempotencyKey(db, *execution.idempotencyKey, execution.idempotencyKey->admittedAt);
         },
         GroupCommitWriter::Undo::Savepoint);
   });

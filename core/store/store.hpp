@@ -187,6 +187,9 @@ struct IdempotencyKeyRecord {
   std::string bodySha256;   ///< Hex SHA-256 of the first request's raw body.
   std::string executionId;  ///< The execution the first request started.
   TimePoint expiresAt{};
+  /// When it was admitted: a recorded key that expired by then is replaced
+  /// (the guard's clock, the same that its lookup used).
+  TimePoint admittedAt{};
 };
 
 struct NewExecution {

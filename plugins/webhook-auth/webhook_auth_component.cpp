@@ -7,6 +7,7 @@
 // Every comparison of a secret-derived value is constant-time; refusals say
 // what is missing or wrong, never a secret or the expected value.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -117,8 +118,22 @@ TriggerResult checkApiKey(const WebhookRequest& request, const Inputs& inputs, T
   if (given.empty()) throw TriggerRefusal(401, "the request has no " + header + " header");
   if (header == "authorization" && given.size() > 7 && asciiLower(given.substr(0, 7)) == "bearer ")
     given = given.substr(7);
-  if (!sameSecretBytes(given, key)) throw TriggerRefusal(401, "the key in " + header + " is wrong");
+  if (!sameSecret(given, key)) throw TriggerRefusal(401, "the key in " + header + " is wrong");
   return TriggerResult::run();
+}
+
+/// Standard base64 with its padding and nothing else (Poco's decoder skips
+/// what it does not know, so that is checked first).
+bool isStrictBase64(const std::string& text) {
+  if (text.empty() || text.size() % 4 != 0) return false;
+  const std::size_t padding = text.find('=');
+  if (padding != std::string::npos && (padding < text.size() - 2 || text.find_first_not_of('=', padding) != std::string::npos))
+    return false;
+  for (std::size_t i = 0; i < (padding == std::string::npos ? text.size() : padding); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!std::isalnum(c) && c != '+' && c != '/') return false;
+  }
+  return true;
 }
 
 std::string decodeBase64(const std::string& text) {
@@ -135,14 +150,19 @@ TriggerResult checkBasic(const WebhookRequest& request, const Inputs& inputs, Tr
   const std::string given = request.header("authorization");
   if (given.size() < 6 || asciiLower(given.substr(0, 6)) != "basic ")
     throw TriggerRefusal(401, "the request has no Basic credentials in authorization", challenge);
+  if (inputs.string("username").empty() || inputs.string("password").empty())
+    throw std::invalid_argument("inputs 'username' and 'password' must not be empty: set the config variables "
+                                "they come from");
+  const std::string encoded = given.substr(6);
   std::string credentials;
   try {
-    credentials = decodeBase64(given.substr(6));
+    if (!isStrictBase64(encoded)) throw Poco::DataFormatException("not base64");
+    credentials = decodeBase64(encoded);
   } catch (const Poco::Exception&) {
     throw TriggerRefusal(401, "the Basic credentials are not valid base64", challenge);
   }
   const std::string expected = inputs.string("username") + ":" + inputs.string("password");
-  if (!sameSecretBytes(credentials, expected))
+  if (!sameSecret(credentials, expected))
     throw TriggerRefusal(401, "the username or password is wrong", challenge);
   return TriggerResult::run();
 }

@@ -33,10 +33,21 @@ constexpr std::size_t kMaxChallengeBytes = 1024;
 TriggerResult echo(const std::string& challenge) {
   if (challenge.size() > kMaxChallengeBytes)
     throw TriggerRefusal(400, "the challenge is longer than " + std::to_string(kMaxChallengeBytes) + " bytes");
-  return TriggerResult::reply(StatusResult{200, {{"content-type", "text/plain; charset=utf-8"}}, Json(challenge)});
+  // nosniff: the echo is attacker-chosen text; a browser must not take it for HTML.
+  return TriggerResult::reply(StatusResult{
+      200, {{"content-type", "text/plain; charset=utf-8"}, {"x-content-type-options", "nosniff"}}, Json(challenge)});
 }
 
-std::string secretFrom(const Inputs& inputs) { return inputs.has("secret") ? inputs.string("secret") : ""; }
+/// The signing secret, "" when the integration does not give one. Given but
+/// empty (a config variable left unset) is a configuration error: failing
+/// open would run every forged request.
+std::string secretFrom(const Inputs& inputs) {
+  if (!inputs.all().contains("secret")) return "";
+  if (!inputs.has("secret") || inputs.string("secret").empty())
+    throw std::invalid_argument("input 'secret' is empty: set the config variable it comes from, or remove "
+                                "the input to accept unsigned requests");
+  return inputs.string("secret");
+}
 
 TriggerResult slack(const WebhookRequest& request, const Inputs& inputs, TriggerContext& context) {
   const std::string secret = secretFrom(inputs);
@@ -57,7 +68,7 @@ TriggerResult meta(const WebhookRequest& request, const Inputs& inputs, TriggerC
                                   "webhook settings");
     if (request.query("hub.mode") != "subscribe")
       throw TriggerRefusal(400, "hub.mode must be subscribe");
-    if (!sameSecretBytes(request.query("hub.verify_token"), inputs.string("verifyToken")))
+    if (!sameSecret(request.query("hub.verify_token"), inputs.string("verifyToken")))
       throw TriggerRefusal(403, "hub.verify_token does not match");
     return echo(request.query("hub.challenge"));
   }

@@ -215,7 +215,10 @@ TEST_CASE("basic: right credentials run; wrong or missing ones are 401 with WWW-
   // RFC 7617 §2's example: Aladdin / open sesame.
   auto request = webhookRequest("POST", {{"Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}});
   CHECK(harness.invokeTrigger("webhook-auth", "basic", request, inputs, context).runs());
-  for (const char* header : {"Basic QWxhZGRpbjpvcGVuIHNlc2FtZg==", "Basic !!!", "Bearer x", ""}) {
+  // A wrong password; not base64; base64 with trailing junk (Poco's decoder
+  // alone would skip it); another scheme; nothing.
+  for (const char* header : {"Basic QWxhZGRpbjpvcGVuIHNlc2FtZg==", "Basic !!!", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==$$$$",
+                             "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ", "Bearer x", ""}) {
     INFO(header);
     auto wrong = webhookRequest("POST", {{"Authorization", header}});
     try {
@@ -226,4 +229,10 @@ TEST_CASE("basic: right credentials run; wrong or missing ones are 401 with WWW-
       CHECK(refusal.headers().at("WWW-Authenticate").rfind("Basic", 0) == 0);
     }
   }
+  // An empty password (a config variable left unset) is a configuration
+  // error, never "anyone with the user name".
+  auto noPassword = webhookRequest("POST", {{"Authorization", "Basic QWxhZGRpbjo="}});  // "Aladdin:"
+  CHECK_THROWS_AS(harness.invokeTrigger("webhook-auth", "basic", noPassword, {{"username", "Aladdin"}, {"password", ""}},
+                                        context),
+                  std::invalid_argument);
 }

@@ -18,6 +18,7 @@ std::string echoed(const plexus::TriggerResult& result) {
   REQUIRE(result.immediateReply());
   CHECK(result.immediateReply()->statusCode == 200);
   CHECK(result.immediateReply()->headers.at("content-type").rfind("text/plain", 0) == 0);
+  CHECK(result.immediateReply()->headers.at("x-content-type-options") == "nosniff");
   return result.immediateReply()->body->get<std::string>();
 }
 
@@ -53,6 +54,14 @@ TEST_CASE("slack with a signing secret: unsigned handshakes and events are refus
   auto unsigned_ = webhookRequest("POST", {}, R"({"type":"url_verification","challenge":"c"})", "application/json");
   const Json inputs = {{"provider", "slack"}, {"secret", "8f742231b10e8888abcd99yyyzzz85a5"}};
   CHECK_THROWS_AS(harness.invokeTrigger("webhook-handshake", "challenge", unsigned_, inputs, context), TriggerRefusal);
+  // A secret given but empty (its config variable unset) fails closed: a
+  // configuration error, not "accept unsigned requests".
+  for (const Json& empty : {Json(""), Json()}) {
+    Json unset = inputs;
+    unset["secret"] = empty;
+    CHECK_THROWS_AS(harness.invokeTrigger("webhook-handshake", "challenge", unsigned_, unset, context),
+                    std::invalid_argument);
+  }
 }
 
 TEST_CASE("meta: hub.challenge is echoed only with the right verify token", "[webhook-handshake]") {

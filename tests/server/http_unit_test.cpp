@@ -56,6 +56,27 @@ TEST_CASE("response heads carry Content-Length and Date and no injected header",
   CHECK_THAT(head, Catch::Contains("\r\nDate: "));
 }
 
+TEST_CASE("204 and 304 replies carry no body, a 204 no Content-Length; 1xx is never a final reply", "[server][http]") {
+  for (int status : {204, 304}) {
+    HttpResponse response;
+    StoredResult result;
+    result.isStatus = true;
+    result.status = plexus::StatusResult{status, {}, plexus::Json("a body the status cannot have")};
+    sendStoredResult(response, result, 1024);
+    CHECK(response.status == status);
+    CHECK(response.bodyView().empty());
+    std::string head = serializeResponseHead(response, 11, false);
+    if (status == 204) CHECK_THAT(head, !Catch::Contains("Content-Length"));
+    else CHECK_THAT(head, Catch::Contains("Content-Length: 0\r\n"));
+  }
+  HttpResponse informational;
+  StoredResult hundred;
+  hundred.isStatus = true;
+  hundred.status = plexus::StatusResult{101, {}, std::nullopt};
+  sendStoredResult(informational, hundred, 1024);
+  CHECK(informational.status == 500);
+}
+
 TEST_CASE("the handler pool grows while tasks block and shrinks once idle", "[server][http][pool]") {
   HandlerPool pool(2, 64, std::chrono::milliseconds(200));
   std::mutex mutex;

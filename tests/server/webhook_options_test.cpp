@@ -136,6 +136,33 @@ steps:
     inputs: { value: { body: "{{ trigger.results.body.data }}" } }
 )";
 
+const char* kKeyedByTemplate = R"(name: Keyed By Template
+trigger:
+  webhook:
+    idempotencyKey: "{{ trigger.results.body.data.order }}-{{ trigger.results.body.data.line }}"
+steps:
+  - name: event
+    component: json
+    action: value
+    inputs: { value: 1 }
+)";
+
+const char* kUnsetSecret = R"(name: Unset Secret
+configVars:
+  - key: signingSecret
+    type: secret
+trigger:
+  webhook:
+    component: webhook-handshake
+    trigger: challenge
+    inputs: { provider: slack, secret: "{{ configVars.signingSecret }}" }
+steps:
+  - name: event
+    component: json
+    action: value
+    inputs: { value: 1 }
+)";
+
 struct OptionsFolders : ServerFolders {
   OptionsFolders() {
     writeFile(integrations.file("github.yaml"), kGithub);
@@ -146,6 +173,8 @@ struct OptionsFolders : ServerFolders {
     writeFile(integrations.file("basic.yaml"), kBasic);
     writeFile(integrations.file("accepted.yaml"), kAccepted);
     writeFile(integrations.file("slow-sync.yaml"), kSlowSync);
+    writeFile(integrations.file("keyed-by-template.yaml"), kKeyedByTemplate);
+    writeFile(integrations.file("unset-secret.yaml"), kUnsetSecret);
   }
 };
 
@@ -324,6 +353,37 @@ TEST_CASE("Idempotency-Key: a repeat replays the first execution, another body i
   CHECK(executionsOf(server, "render-status") == 3);
 }
 
+TEST_CASE("an idempotencyKey template alone keys its integration's requests", "[server][webhook-options]") {
+  OptionsFolders folders;
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  const std::string url = webhookUrl(server, "keyed-by-template");
+  const std::map<std::string, std::string> json = {{"Content-Type", "application/json"}};
+  const std::string first = parse(http("POST", url, R"({"order":"A","line":1})", json).body)["executionId"];
+  HttpResult repeat = http("POST", url, R"({"order":"A","line":1})", json);
+  CHECK(parse(repeat.body)["executionId"] == first);
+  CHECK(repeat.header("plexus-idempotent-replay") == "true");
+  // The caller's header cannot take the key the template makes for another request.
+  HttpResult squatter = http("POST", url, R"({"junk":true})", {{"Content-Type", "application/json"}, {"Idempotency-Key", "B-2"}});
+  CHECK(squatter.status == 200);
+  CHECK(squatter.header("plexus-idempotent-replay").empty());
+  HttpResult real = http("POST", url, R"({"order":"B","line":2})", json);
+  CHECK(real.status == 200);
+  CHECK(real.header("plexus-idempotent-replay").empty());
+  // A key the template renders longer than 255 bytes is a 400, not silently no key.
+  HttpResult tooLong = http("POST", url, R"({"order":")" + std::string(300, 'x') + R"(","line":1})", json);
+  CHECK(tooLong.status == 400);
+}
+
+TEST_CASE("a handshake whose secret config variable is unset refuses instead of running", "[server][webhook-options]") {
+  OptionsFolders folders;
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  CurlResult forged = curl(R"(--header 'Content-Type: application/json' --data '{"type":"event_callback"}' ')" +
+                           webhookUrl(server, "unset-secret") + "'");
+  CHECK(forged.status == 500);
+  CHECK_THAT(parse(forged.body)["error"].get<std::string>(), Catch::Contains("input 'secret' is empty"));
+  CHECK(executionsOf(server, "unset-secret") == 0);
+}
+
 TEST_CASE("Idempotency-Key: a synchronous repeat waits for the first run's outcome", "[server][webhook-options]") {
   OptionsFolders folders;
   ServerProcess server(folders.integrations.path(), folders.data.path());
@@ -396,4 +456,20 @@ steps:
   CHECK(status != 0);
   CHECK_THAT(out, Catch::Contains("bad.yaml:5:14: component 'webhook-auth' has no trigger 'hmak' (did you mean 'hmac'?)"));
   CHECK_THAT(out, Catch::Contains("no step has run when the webhook answers"));
+
+  writeFile(folder.file("bad2.yaml"), R"(name: Bad Two
+trigger:
+  webhook:
+    idempotencyKey: "{{ execution.id }}"
+    response: { statusCode: 101 }
+steps:
+  - name: x
+    component: json
+    action: value
+    inputs: { value: 1 }
+)");
+  out = shell(plexusBinary() + " validate " + folder.file("bad2.yaml") + " --plugins " + pluginsDir() + " 2>&1", &status);
+  CHECK(status != 0);
+  CHECK_THAT(out, Catch::Contains("the key decides whether an execution starts"));
+  CHECK_THAT(out, Catch::Contains("'statusCode' must be a whole number from 200 to 599"));
 }

@@ -10,6 +10,7 @@ namespace plexus::core {
 namespace {
 constexpr std::chrono::minutes kPurgeEvery{1};
 constexpr std::size_t kPurgeBatch = 10000;
+constexpr std::chrono::milliseconds kPurgeBudget{200};
 }  // namespace
 
 IdempotencyGuard::Admission IdempotencyGuard::admit(const std::string& instanceId, const std::string& key,
@@ -24,12 +25,12 @@ IdempotencyGuard::Admission IdempotencyGuard::admit(const std::string& instanceI
   const TimePoint now = clock_.now();
   auto replay = [&](const IdempotencyKeyRecord& first) {
     if (first.bodySha256 != bodySha256)
-      throw TriggerRefused(422, "this idempotency key was used for another request body (execution " +
-                                    first.executionId + "); send a new key for a new request");
+      throw TriggerRefused(422, "this idempotency key was used for another request body; send a new key "
+                                "for a new request");
     return Admission{true, first.executionId};
   };
   if (auto first = store_.idempotencyKey(instanceId, key, now)) return replay(*first);
-  IdempotencyKeyRecord record{instanceId, key, bodySha256, "", now + ttl_};
+  IdempotencyKeyRecord record{instanceId, key, bodySha256, "", now + ttl_, now};
   try {
     return Admission{false, start(record)};
   } catch (const IdempotencyKeyTaken&) {
@@ -46,7 +47,12 @@ void IdempotencyGuard::purgeExpired(TimePoint now) {
   const std::int64_t every = std::chrono::duration_cast<std::chrono::milliseconds>(kPurgeEvery).count();
   if (nowMs - last < every || !lastPurgeMs_.compare_exchange_strong(last, nowMs)) return;
   try {
-    store_.purgeIdempotencyKeys(now, kPurgeBatch);
+    // Batches until the expired keys are gone or this took long enough
+    // (the rest go next minute): a burst of keys a day ago must not grow
+    // the table for good, nor stall this request for long.
+    const auto until = clock_.steadyNow() + kPurgeBudget;
+    while (store_.purgeIdempotencyKeys(now, kPurgeBatch) == kPurgeBatch && clock_.steadyNow() < until) {
+    }
   } catch (const StoreError& error) {
     // Expired keys are ignored by lookups anyway; the next purge tries again.
     Poco::Logger::get("plexus.webhook").warning("could not forget expired idempotency keys: %s",

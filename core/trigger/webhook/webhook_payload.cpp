@@ -254,6 +254,17 @@ void resolveDeferredJson(plexus::Json& triggerResults, const BodyLimits& limits)
   *data = parseJson(bytes.view(), "request body", limits);
 }
 
+std::size_t deferredBodySize(const plexus::Json& bodyData) {
+  if (!bodyData.is_binary()) return 0;
+  const plexus::Binary& bytes = plexus::asBinary(bodyData);
+  return bytes.contentType() == kDeferredJsonType ? bytes.size() : 0;
+}
+
+plexus::Json parsedBodyData(const plexus::Json& bodyData, const BodyLimits& limits) {
+  if (deferredBodySize(bodyData) == 0) return bodyData;
+  return parseJson(plexus::asBinary(bodyData).view(), "request body", limits);
+}
+
 plexus::Json parseQueryParameters(const std::string& query, const BodyLimits& limits) {
   return parseUrlEncoded(query, "query string", limits);
 }

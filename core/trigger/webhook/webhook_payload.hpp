@@ -64,6 +64,16 @@ std::size_t deferredJsonSize(const plexus::Json& triggerResults);
 /// parseWebhookBody.
 void resolveDeferredJson(plexus::Json& triggerResults, const BodyLimits& limits = {});
 
+/// The byte size of `bodyData` (a body.data value) when it is a deferred
+/// JSON body, else 0.
+std::size_t deferredBodySize(const plexus::Json& bodyData);
+
+/// `bodyData` with a deferred JSON body parsed (within `limits`; throws
+/// PayloadError like parseWebhookBody), any other value as it is. For what
+/// must read the body at intake (a component trigger, a template): the
+/// execution keeps the deferred form, parsed again when it runs.
+plexus::Json parsedBodyData(const plexus::Json& bodyData, const BodyLimits& limits = {});
+
 /// Reads the whole stream into memory, refusing with 413 as soon as it
 /// passes `maxBytes` (the rest is not read). For small API bodies; webhook
 /// bodies use readRequestBody (request_body.hpp), which spools large ones.

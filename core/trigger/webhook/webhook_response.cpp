@@ -11,7 +11,8 @@ plexus::StatusResult renderWebhookResponse(const WebhookResponseSpec& spec, cons
   plexus::StatusResult reply;
   reply.statusCode = spec.statusCode;
   for (const auto& [name, value] : rendered["headers"].items())
-    reply.headers[name] = value.is_string() ? value.get<std::string>() : value.dump();
+    reply.headers[name] =
+        value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, plexus::Json::error_handler_t::replace);
   if (rendered.contains("body")) reply.body = std::move(rendered["body"]);
   return reply;
 }

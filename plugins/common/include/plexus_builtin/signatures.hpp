@@ -67,6 +67,18 @@ inline bool sameSecretBytes(std::string_view given, std::string_view expected) {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+/// True when `given` equals the secret `expected` (an API key, a password, a
+/// verify token), in time that depends on neither's length nor content:
+/// both are hashed (SHA-256) and the digests compared with CRYPTO_memcmp.
+inline bool sameSecret(std::string_view given, std::string_view expected) {
+  unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+  unsigned int aLength = 0, bLength = 0;
+  if (!EVP_Digest(given.data(), given.size(), a, &aLength, EVP_sha256(), nullptr) ||
+      !EVP_Digest(expected.data(), expected.size(), b, &bLength, EVP_sha256(), nullptr))
+    throw std::runtime_error("SHA-256 failed in libcrypto");
+  return CRYPTO_memcmp(a, b, aLength) == 0;
+}
+
 /// `text` lower-cased (ASCII), for hex signatures senders may write in capitals.
 inline std::string asciiLower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
