@@ -29,15 +29,16 @@ IdempotencyGuard::Admission IdempotencyGuard::admit(const std::string& instanceI
                                 "for a new request");
     return Admission{true, first.executionId};
   };
-  if (auto first = store_.idempotencyKey(instanceId, key, now)) return replay(*first);
+  // Insert first, read only on a conflict: a fresh key (the common case)
+  // costs its row in the execution's transaction and no lookup. The store's
+  // primary key is the arbiter, also for another process on the same store;
+  // the stripe keeps this process's requests for the key in order.
   IdempotencyKeyRecord record{instanceId, key, bodySha256, "", now + ttl_, now};
   try {
     return Admission{false, start(record)};
   } catch (const IdempotencyKeyTaken&) {
-    // Recorded by someone this lock does not cover (another process on the
-    // same store): theirs is the first.
     if (auto first = store_.idempotencyKey(instanceId, key, now)) return replay(*first);
-    throw;
+    throw;  // it expired in between: the caller may retry
   }
 }
 

@@ -4,9 +4,11 @@
 //
 // The store is the record: a key is written in the transaction that creates
 // its execution, so an acknowledged key survives kill -9 and a repeat after
-// the restart still replays. Requests with the same key are serialised by a
-// lock stripe held from the lookup until that transaction has committed, so
-// two at once cannot both start (requests with other keys hash to other
+// the restart still replays. The insert itself detects a repeat (the key's
+// primary key; an expired record is replaced), so a fresh key costs no
+// lookup. Requests with the same key are serialised by a lock stripe held
+// until that transaction has committed, so a repeat sent at once waits for
+// the first and then replays it (requests with other keys hash to other
 // stripes, mostly, and do not wait for each other).
 #pragma once
 
