@@ -7,8 +7,9 @@ see the same machine: did a change cost intake throughput?
 Each round starts `plexus serve` from one build on a fresh data folder and
 runs bench.py's measure_async (wrk -t2 -c64 for --duration s, after a
 warm-up) against the bench-intake webhook; prints each round and the
-medians. With --keyed-b, B's requests each carry a new Idempotency-Key
-(A and B may then be the same build: what a key costs). Both builds need bin/plexus and plugins/; wrk must be installed.
+medians. With --keyed-b, B's requests each carry a new Idempotency-Key and
+A's the same requests without it, both through wrk's per-request Lua
+callback (A and B may then be the same build: what a key costs). Both builds need bin/plexus and plugins/; wrk must be installed.
 Use builds made with the same CMAKE_BUILD_TYPE.
 """
 
@@ -39,7 +40,8 @@ def main():
         for label, build in (("A", args.a), ("B", args.b)) if n % 2 == 0 else (("B", args.b), ("A", args.a)):
             run = argparse.Namespace(build=os.path.abspath(build), workers=None, http_threads=None,
                                      connections=args.connections, duration=args.duration,
-                                     wrk_script="wrk-post-keyed.lua" if label == "B" and args.keyed_b else None)
+                                     wrk_script=(None if not args.keyed_b else
+                                                 "wrk-post-keyed.lua" if label == "B" else "wrk-post-dynamic.lua"))
             data = os.path.join(work, f"data-{label}-{n}")
             plexus = bench.start_plexus(run, f"plexus-{label}-{n}", os.path.join(bench.HERE, "integrations"), data, work)
             try:
