@@ -181,7 +181,7 @@ steps:
   std::string id;
   REQUIRE(eventually([&] {
     for (auto& item : parse(http("GET", server->url() + "/api/executions?limit=1000").body))
-      if (item["status"] == "waiting") id = item["id"];
+      if (item["status"] == "waiting" && item["integration"] == "ticks") id = item["id"];  // not a bundled example's fire
     return !id.empty();
   }, 15));
   server->kill9();

@@ -47,7 +47,7 @@ struct ComponentSpec {
   std::vector<ActionSpec> actions;
   /// Webhook triggers (`trigger: {webhook: {component: KEY, trigger: ...}}`);
   /// a component may have only actions, only triggers, or both.
-  std::vector<TriggerSpec> triggers;
+  std::vector<TriggerSpec> triggers = {};  // = {}: {key, version, description, actions} needs no fifth field, nor warns
 
   /// The ActionSpec named `key`, or nullptr.
   const ActionSpec* action(const std::string& key) const {
