@@ -15,7 +15,7 @@ root=$PWD
 
 seconds=${1:-60}
 shift || true
-all_targets=(webhook_body query integration yaml_json template cron schedule payload_codec abi_tag webhook_auth)
+all_targets=(webhook_body query integration yaml_json template expression cron schedule payload_codec abi_tag webhook_auth)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
@@ -24,11 +24,11 @@ targets=("$@")
 # small enough that each run stays fast.
 declare -A max_len=(
   [webhook_body]=8192 [query]=1024 [integration]=8192 [yaml_json]=4096
-  [template]=1024 [cron]=128 [schedule]=512 [payload_codec]=8192 [abi_tag]=20000
+  [template]=1024 [expression]=512 [cron]=128 [schedule]=512 [payload_codec]=8192 [abi_tag]=20000
   [webhook_auth]=2048)
 declare -A dict=(
   [webhook_body]=json.dict [integration]=yaml.dict [yaml_json]=yaml.dict
-  [template]=template.dict [cron]=cron.dict [schedule]=cron.dict [payload_codec]=json.dict)
+  [template]=template.dict [expression]=expression.dict [cron]=cron.dict [schedule]=cron.dict [payload_codec]=json.dict)
 
 for t in "${targets[@]}"; do
   [[ -v "max_len[$t]" ]] || { echo "fuzz.sh: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2; }

@@ -121,7 +121,7 @@ int runCommand(const Arguments& arguments) {
                                                                                 : defaultPluginsDirectory());
   auto components = loadComponents(pluginsDir);
   IntegrationLoadResult loaded = loadIntegrationFile(args.positionals()[0], *components);
-  for (const auto& error : loaded.errors) std::cerr << error.format() << "\n";
+  for (const auto& error : loaded.errors) std::cerr << error.formatWithExcerpt() << "\n";
   if (!loaded.integration) return 1;
 
   std::string instanceName = args.value("instance", loaded.integration->instances.front().name);

@@ -57,7 +57,7 @@ int validateCommand(const Arguments& arguments) {
   // Across the paths named too: the server would refuse the second one.
   refuseDuplicateKeys(loaded.integrations, loaded.errors);
 
-  for (const auto& error : loaded.errors) std::cerr << error.format() << "\n";
+  for (const auto& error : loaded.errors) std::cerr << error.formatWithExcerpt() << "\n";
   if (!loaded.errors.empty()) return 1;
   std::size_t count = loaded.integrations.size();
   std::cout << count << (count == 1 ? " integration valid" : " integrations valid") << "\n";

@@ -23,10 +23,15 @@ namespace plexus::core {
 struct IntegrationError {
   SourceMark mark;  ///< line/column 0 when the problem is the whole file (unreadable).
   std::string message;
+  /// Indented lines that show where (an expression with a caret under the
+  /// problem), or "". Not part of format(): for a person at a terminal.
+  std::string excerpt = {};
 
   /// "FILE:LINE:COL: message" (lines and columns from 1), or "FILE: message"
   /// when there is no line.
   std::string format() const;
+  /// format(), then the excerpt on the lines below it, if there is one.
+  std::string formatWithExcerpt() const { return excerpt.empty() ? format() : format() + "\n" + excerpt; }
 };
 
 struct IntegrationLoadResult {

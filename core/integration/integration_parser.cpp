@@ -493,7 +493,8 @@ bool IntegrationParser::checkTriggerTemplates(const YAML::Node& node, const std:
     for (const Reference& reference : parsed.references()) {
       SourceMark at = diagnostics_.markInScalar(node, reference.column);
       std::string prefix = subject + ": reference '" + reference.path() + "': ";
-      if (reference.root == ReferenceRoot::StepResults) {
+      if (reference.root == ReferenceRoot::StepResults || reference.root == ReferenceRoot::StepError ||
+          reference.root == ReferenceRoot::Loop) {
         diagnostics_.error(at, prefix + "no step has run when the webhook answers; use trigger.results, "
                                         "configVars, instance or integration");
         fine = false;
@@ -515,7 +516,8 @@ bool IntegrationParser::checkTriggerTemplates(const YAML::Node& node, const std:
     }
     return fine;
   } catch (const TemplateSyntaxError& error) {
-    diagnostics_.error(diagnostics_.markInScalar(node, error.column()), subject + ": " + error.what());
+    diagnostics_.error(diagnostics_.markInScalar(node, error.column()), subject + ": " + error.what(),
+                       error.excerpt());
     return false;
   }
 }
@@ -740,7 +742,7 @@ void IntegrationParser::checkInputValue(const plexus::InputSpec& spec, const Yam
   if (value.is_string()) {
     try {
       Template parsed = Template::parse(value.get_ref<const std::string&>());
-      if (parsed.isSingleReference()) return;  // Its type is known only when it runs.
+      if (parsed.isSingleExpression()) return;  // Its type is known only when it runs.
       if (!parsed.isLiteral()) {
         if (!plexus::valueFitsType(Json(""), spec.type))
           diagnostics_.error(entry, subject + " must be " + expected(spec.type) +
@@ -783,8 +785,8 @@ void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathS
     Template parsed = Template::parse(value.get_ref<const std::string&>());
     for (const Reference& reference : parsed.references()) checkReference(reference, node, input, stepIndex);
   } catch (const TemplateSyntaxError& error) {
-    diagnostics_.error(diagnostics_.markInScalar(node, error.column()),
-                       "input '" + input + "': " + error.what());
+    diagnostics_.error(diagnostics_.markInScalar(node, error.column()), "input '" + input + "': " + error.what(),
+                       error.excerpt());
   }
 }
 
@@ -792,7 +794,9 @@ void IntegrationParser::checkReference(const Reference& reference, const YAML::N
                                        const std::string& input, std::size_t stepIndex) {
   SourceMark at = diagnostics_.markInScalar(scalar, reference.column);
   std::string prefix = "input '" + input + "': reference '" + reference.path() + "': ";
-  if (reference.root == ReferenceRoot::StepResults) {
+  if (reference.root == ReferenceRoot::Loop) {
+    diagnostics_.error(at, prefix + "loop.item and loop.index exist only in the steps of a loop");
+  } else if (reference.root == ReferenceRoot::StepResults || reference.root == ReferenceRoot::StepError) {
     auto found = std::find(stepOrder_.begin(), stepOrder_.end(), reference.name);
     auto position = static_cast<std::size_t>(found - stepOrder_.begin());
     if (found == stepOrder_.end()) {

@@ -8,255 +8,7 @@ namespace plexus::core {
 
 namespace {
 
-const char* const kRootHelp =
-    "references start with trigger.results, steps.NAME.results, configVars.KEY, instance, "
-    "integration or execution";
-
-/// Characters allowed in a dotted path segment: anything printable except
-/// the path's own punctuation and quotes.
-bool isNameChar(char c) {
-  auto byte = static_cast<unsigned char>(c);
-  if (byte <= 0x20 || byte == 0x7f) return false;
-  switch (c) {
-    case '.': case '[': case ']': case '{': case '}': case '"': case '\'': return false;
-    default: return true;
-  }
-}
-
-bool isPlainName(const std::string& key) {
-  if (key.empty()) return false;
-  for (char c : key)
-    if (!isNameChar(c)) return false;
-  return true;
-}
-
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-bool allDigits(const std::string& text) {
-  if (text.empty() || text.size() > 18) return false;  // 18 digits always fit a size_t.
-  for (char c : text)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-std::string quoteKey(const std::string& key) {
-  std::string out = "[\"";
-  for (char c : key) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"]";
-}
-
-/// Parses the reference of one `{{ ... }}`, starting at the `{{`.
-/// Positions are byte offsets into the whole template text.
-class ReferenceParser {
- public:
-  ReferenceParser(const std::string& text, std::size_t open)
-      : text_(text), open_(open), pos_(open + 2) {}
-
-  /// Parses up to and including the closing `}}`.
-  Reference parse() {
-    skipSpaces();
-    if (atClose()) fail("empty reference '{{ }}'; write a path such as {{ trigger.results.body }}", open_);
-    if (pos_ >= text_.size()) failUnclosed();
-    Reference reference;
-    reference.column = pos_ + 1;
-    std::size_t start = pos_;
-    reference.segments.push_back({name("a root name"), std::nullopt});
-    parseRest(reference);
-    skipSpaces();
-    if (pos_ >= text_.size()) failUnclosed();
-    if (!atClose())
-      fail(std::string("unexpected '") + text_[pos_] +
-               "' in reference; a path is names joined by '.', with [i] for array indexes and "
-               "[\"key\"] for other keys, closed by '}}'",
-           pos_);
-    pos_ += 2;
-    classifyRoot(reference, start);
-    return reference;
-  }
-
-  /// The offset just after the closing `}}`.
-  std::size_t end() const { return pos_; }
-
- private:
-  [[noreturn]] void fail(const std::string& message, std::size_t at) const {
-    throw TemplateSyntaxError(message, at + 1);
-  }
-  [[noreturn]] void failUnclosed() const { fail("'{{' is not closed; add '}}' after the path", open_); }
-
-  bool atClose() const { return text_.compare(pos_, 2, "}}") == 0; }
-  void skipSpaces() {
-    while (pos_ < text_.size() && isSpace(text_[pos_])) ++pos_;
-  }
-
-  void parseRest(Reference& reference) {
-    while (pos_ < text_.size()) {
-      if (text_[pos_] == '.') {
-        ++pos_;
-        reference.segments.push_back({name("a name after '.'"), std::nullopt});
-      } else if (text_[pos_] == '[') {
-        reference.segments.push_back(bracket());
-      } else {
-        return;
-      }
-    }
-  }
-
-  std::string name(const char* expected) {
-    std::size_t start = pos_;
-    while (pos_ < text_.size() && isNameChar(text_[pos_])) ++pos_;
-    if (pos_ == start) {
-      if (pos_ >= text_.size()) failUnclosed();
-      fail(std::string("expected ") + expected + " in reference, found '" + text_[pos_] + "'", pos_);
-    }
-    return text_.substr(start, pos_ - start);
-  }
-
-  /// `[123]`, `["key"]` or `['key']`.
-  PathSegment bracket() {
-    std::size_t open = pos_++;
-    PathSegment segment;
-    if (pos_ < text_.size() && (text_[pos_] == '"' || text_[pos_] == '\'')) {
-      segment.key = quoted(text_[pos_]);
-    } else {
-      std::size_t start = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      std::string digits = text_.substr(start, pos_ - start);
-      if (!allDigits(digits))
-        fail("expected an array index or a quoted key after '[', e.g. [0] or [\"a key\"]", open);
-      segment.index = std::stoull(digits);
-    }
-    if (pos_ >= text_.size() || text_[pos_] != ']') fail("'[' is not closed; add ']'", open);
-    ++pos_;
-    return segment;
-  }
-
-  /// A quoted key; `\` escapes the next character.
-  std::string quoted(char quote) {
-    std::size_t open = pos_++;
-    std::string key;
-    while (pos_ < text_.size() && text_[pos_] != quote) {
-      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;
-      key += text_[pos_++];
-    }
-    if (pos_ >= text_.size())
-      fail(std::string("quoted key is not closed; add ") + quote, open);
-    ++pos_;
-    return key;
-  }
-
-  const std::string* keyAt(const Reference& reference, std::size_t i) const {
-    if (i >= reference.segments.size() || reference.segments[i].index) return nullptr;
-    return &reference.segments[i].key;
-  }
-
-  /// `prefix` followed by the reference's segments from `from` on: the path
-  /// the author probably meant.
-  std::string suggestion(std::vector<PathSegment> prefix, const Reference& reference,
-                         std::size_t from) const {
-    for (std::size_t i = from; i < reference.segments.size(); ++i)
-      prefix.push_back(reference.segments[i]);
-    return formatPath(prefix, prefix.size());
-  }
-
-  void classifyRoot(Reference& reference, std::size_t start) const {
-    const std::string& first = reference.segments[0].key;
-    std::string path = reference.path();
-    if (first == "trigger") {
-      const std::string* second = keyAt(reference, 1);
-      if (!second || *second != "results")
-        fail("reference '" + path + "': the trigger's data is under trigger.results (did you mean '" +
-                 suggestion({{"trigger", {}}, {"results", {}}}, reference, 1) + "'?)",
-             start);
-      reference.root = ReferenceRoot::TriggerResults;
-      reference.rootLength = 2;
-    } else if (first == "steps") {
-      const std::string* step = keyAt(reference, 1);
-      if (!step) fail("reference '" + path + "' must name a step: steps.NAME.results", start);
-      const std::string* third = keyAt(reference, 2);
-      if (!third || *third != "results")
-        fail("reference '" + path + "': a step's data is under steps." + *step +
-                 ".results (did you mean '" +
-                 suggestion({{"steps", {}}, {*step, {}}, {"results", {}}}, reference, 2) + "'?)",
-             start);
-      reference.root = ReferenceRoot::StepResults;
-      reference.name = *step;
-      reference.rootLength = 3;
-    } else if (first == "configVars") {
-      const std::string* key = keyAt(reference, 1);
-      if (!key) fail("reference '" + path + "' must name a config variable: configVars.KEY", start);
-      reference.root = ReferenceRoot::ConfigVar;
-      reference.name = *key;
-      reference.rootLength = 2;
-    } else if (first == "instance" || first == "integration" || first == "execution") {
-      reference.root = first == "instance"      ? ReferenceRoot::Instance
-                       : first == "integration" ? ReferenceRoot::Integration
-                                                : ReferenceRoot::Execution;
-      reference.rootLength = 1;
-    } else {
-      static const std::vector<std::string> kRoots = {"trigger",  "steps",       "configVars",
-                                                      "instance", "integration", "execution"};
-      fail("unknown reference root '" + first + "'" + didYouMean(first, kRoots) + "; " + kRootHelp,
-           start);
-    }
-  }
-
-  const std::string& text_;
-  std::size_t open_;
-  std::size_t pos_;
-};
-
-/// What a value is, for "has no key" messages: types, sizes and keys,
-/// never the value itself (it may be a secret).
-std::string describeForPath(const plexus::Json& value) {
-  if (value.is_object()) {
-    if (value.empty()) return "an empty object";
-    std::vector<std::string> keys;
-    for (const auto& item : value.items()) keys.push_back(item.key());
-    return "an object with keys: " + joinShort(keys, 6);
-  }
-  if (value.is_array()) {
-    if (value.empty()) return "an empty array";
-    return "an array of " + std::to_string(value.size()) + (value.size() == 1 ? " item" : " items");
-  }
-  if (value.is_binary()) {
-    const plexus::Binary& binary = plexus::asBinary(value);
-    return "binary data (" + binary.contentType() + ", " + std::to_string(binary.size()) + " bytes)";
-  }
-  return plexus::describeType(value);
-}
-
-/// The child of `value` that `segment` names, or nullptr.
-const plexus::Json* child(const plexus::Json& value, const PathSegment& segment) {
-  std::optional<std::size_t> index = segment.index;
-  if (!index && value.is_array() && allDigits(segment.key)) index = std::stoull(segment.key);
-  if (index) return value.is_array() && *index < value.size() ? &value[*index] : nullptr;
-  if (!value.is_object()) return nullptr;
-  auto it = value.find(segment.key);
-  return it == value.end() ? nullptr : &*it;
-}
-
-/// Why segment `i` of `reference` is missing from `parent`.
-std::string missingMessage(const Reference& reference, std::size_t i, const plexus::Json& parent) {
-  std::string prefix = "reference '" + reference.path() + "': ";
-  if (i > 0 && i < reference.rootLength) {
-    switch (reference.root) {
-      case ReferenceRoot::StepResults:
-        return prefix + "step '" + reference.name + "' has no results (it has not run before this step)";
-      case ReferenceRoot::ConfigVar:
-        return prefix + "config variable '" + reference.name + "' is not set for this instance";
-      case ReferenceRoot::TriggerResults: return prefix + "the trigger has no results";
-      default: break;
-    }
-  }
-  if (i == 0) return prefix + "'" + reference.segments[0].key + "' is not available here";
-  const PathSegment& segment = reference.segments[i];
-  std::string what = segment.index ? "index " + std::to_string(*segment.index) : "key '" + segment.key + "'";
-  return prefix + "'" + formatPath(reference.segments, i) + "' has no " + what + " (it is " +
-         describeForPath(parent) + ")";
-}
 
 /// The path of the first binary leaf inside `value`, if any.
 bool findBinary(const plexus::Json& value, std::vector<PathSegment>& path) {
@@ -285,32 +37,6 @@ bool onlySpaces(const std::string& text) {
 
 }  // namespace
 
-std::string formatPath(const std::vector<PathSegment>& segments, std::size_t count) {
-  std::string out;
-  for (std::size_t i = 0; i < count && i < segments.size(); ++i) {
-    const PathSegment& segment = segments[i];
-    if (segment.index) {
-      out += "[" + std::to_string(*segment.index) + "]";
-    } else if (isPlainName(segment.key)) {
-      if (i) out += '.';
-      out += segment.key;
-    } else {
-      out += quoteKey(segment.key);
-    }
-  }
-  return out;
-}
-
-const plexus::Json& Reference::lookup(const plexus::Json& scope) const {
-  const plexus::Json* at = &scope;
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    const plexus::Json* next = child(*at, segments[i]);
-    if (!next) throw TemplateError(missingMessage(*this, i, *at));
-    at = next;
-  }
-  return *at;
-}
-
 Template Template::parse(const std::string& text) {
   Template parsed;
   std::string literal;
@@ -328,56 +54,62 @@ Template Template::parse(const std::string& text) {
       continue;
     }
     literal.append(text, pos, open - pos);
-    ReferenceParser parser(text, open);
-    Reference reference = parser.parse();
+    pos = open + 2;
+    Expression expression = Expression::parseInTemplate(text, pos);
     if (!literal.empty()) parsed.parts_.push_back({std::move(literal), std::nullopt});
     literal.clear();
-    parsed.parts_.push_back({"", parsed.references_.size()});
-    parsed.references_.push_back(std::move(reference));
-    pos = parser.end();
+    parsed.parts_.push_back({"", parsed.expressions_.size()});
+    parsed.references_.insert(parsed.references_.end(), expression.references().begin(),
+                              expression.references().end());
+    parsed.expressions_.push_back(std::move(expression));
   }
   if (!literal.empty()) parsed.parts_.push_back({std::move(literal), std::nullopt});
 
-  if (parsed.references_.size() == 1) {
+  if (parsed.expressions_.size() == 1) {
     parsed.single_ = true;
     for (const Part& part : parsed.parts_)
-      if (!part.reference && !onlySpaces(part.text)) parsed.single_ = false;
+      if (!part.expression && !onlySpaces(part.text)) parsed.single_ = false;
   }
   return parsed;
 }
 
 plexus::Json Template::render(const plexus::Json& scope, std::size_t maxTextBytes) const {
-  if (single_) return references_.front().lookup(scope);
+  if (single_) return expressions_.front().evaluate(scope);
   std::string out;
   for (const Part& part : parts_) {
-    if (!part.reference) {
+    if (!part.expression) {
       out += part.text;
       continue;
     }
-    const Reference& reference = references_[*part.reference];
-    appendRendered(out, reference, reference.lookup(scope));
+    const Expression& expression = expressions_[*part.expression];
+    if (const Reference* path = expression.asPath())
+      appendRendered(out, expression, path->lookup(scope));
+    else
+      appendRendered(out, expression, expression.evaluate(scope));
     // Each reference may copy a whole payload: without a bound, a text
     // with many of them multiplies a body's size.
     if (out.size() > maxTextBytes)
       throw TemplateError("the text would be longer than " + std::to_string(maxTextBytes) +
-                          " bytes once its references are put in (at reference '" + reference.path() +
+                          " bytes once its references are put in (at " +
+                          (expression.asPath() ? "reference '" + expression.asPath()->path() : "'" + expression.source()) +
                           "'); use the reference alone (\"{{ path }}\"), which passes the value without "
                           "copying it into text");
   }
   return out;
 }
 
-void Template::appendRendered(std::string& out, const Reference& reference,
+void Template::appendRendered(std::string& out, const Expression& expression,
                               const plexus::Json& value) const {
   if (value.is_string()) {
     out += value.get_ref<const std::string&>();
     return;
   }
-  std::vector<PathSegment> where = reference.segments;
+  const Reference* reference = expression.asPath();
+  std::vector<PathSegment> where = reference ? reference->segments : std::vector<PathSegment>{};
   if (findBinary(value, where)) {
-    std::string path = reference.path();
+    std::string path = reference ? reference->path() : expression.source();
     if (value.is_binary())
-      throw TemplateError("reference '" + path + "' is " + describeForPath(value) +
+      throw TemplateError("reference '" + path + "' is " + describeShape(value) +
                           ", which cannot be put inside text; use \"{{ " + path +
                           " }}\" alone as the input's value, or convert it first (binary.toBase64)");
     throw TemplateError("reference '" + path + "' holds binary data at '" +

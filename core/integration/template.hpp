@@ -1,16 +1,17 @@
 // `{{ path }}` references in step inputs: parsed once when an integration
 // loads, rendered against an execution's scope for every run.
 //
-// A path starts at one of the roots
+// What goes between `{{` and `}}` is an expression (integration/expression.hpp);
+// most are just a path. A path starts at one of the roots
 //   trigger.results   steps.NAME.results   configVars.KEY
-//   instance          integration          execution
+//   instance          integration          execution      loop (in a loop)
 // and goes on with `.name` segments, `[i]` array indexes and `["odd key"]` /
 // `['odd key']` for keys that are not plain names (spaces, dots, brackets).
 // A dotted segment of digits also indexes an array (`items.0`).
 //
-// A string that is exactly one reference (whitespace around it allowed)
-// renders to the referenced value with its type (object, number, binary...);
-// references inside a longer string interpolate text. `\{{` is a literal
+// A string that is exactly one `{{ }}` (whitespace around it allowed)
+// renders to its value with its type (object, number, binary...); `{{ }}`
+// inside a longer string interpolate text. `\{{` is a literal
 // `{{` (the backslash is dropped; in YAML write it '\{{' or "\\{{").
 //
 // Error messages name paths, keys and types, never values: a config
@@ -19,68 +20,18 @@
 
 #include <cstddef>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <plexus/value.hpp>
+
+#include "integration/expression.hpp"
 
 namespace plexus::core {
 
 /// The longest string a template with text around its references renders
 /// to (256 MiB: above the largest request body a server takes by default).
 constexpr std::size_t kMaxRenderedTextBytes = 256u * 1024 * 1024;
-
-/// A template that cannot be parsed, or a reference that does not resolve
-/// against a scope. The message says which reference and what was found.
-class TemplateError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-/// A malformed template ("{{ unclosed", "{{ }}", an unknown root), found
-/// by Template::parse. column() is where in the text the problem starts.
-class TemplateSyntaxError : public TemplateError {
- public:
-  TemplateSyntaxError(const std::string& message, std::size_t column)
-      : TemplateError(message), column_(column) {}
-  /// Byte column inside the template text, counting from 1.
-  std::size_t column() const { return column_; }
-
- private:
-  std::size_t column_;
-};
-
-/// One segment of a path: an object key or an array index.
-struct PathSegment {
-  std::string key;                   ///< The key, for a `.key` or `["key"]` segment.
-  std::optional<std::size_t> index;  ///< The index, for an `[i]` segment.
-};
-
-/// "a.b[0]['odd key']": the first `count` segments, keys that are not
-/// plain names written in brackets.
-std::string formatPath(const std::vector<PathSegment>& segments, std::size_t count);
-
-/// Which value a reference starts from.
-enum class ReferenceRoot { TriggerResults, StepResults, ConfigVar, Instance, Integration, Execution };
-
-/// One `{{ path }}` inside a template.
-struct Reference {
-  ReferenceRoot root = ReferenceRoot::TriggerResults;
-  std::string name;                   ///< The step (StepResults) or config variable (ConfigVar); else "".
-  std::vector<PathSegment> segments;  ///< The whole path, root segments included.
-  std::size_t rootLength = 0;         ///< Leading segments that name the root (steps.NAME.results: 3).
-  std::size_t column = 0;             ///< Where the path starts in the template text (from 1).
-
-  /// The path as text, normalised ("steps.lookup.results.items[0]").
-  std::string path() const { return formatPath(segments, segments.size()); }
-
-  /// The value this reference names inside `scope` (see Template::render).
-  /// Throws TemplateError: "reference 'steps.lookup.results.renderId':
-  /// 'steps.lookup.results' has no key 'renderId' (it is an object with
-  /// keys: data, id)".
-  const plexus::Json& lookup(const plexus::Json& scope) const;
-};
 
 /// A parsed template string. Immutable; render() may be called from many
 /// threads at once.
@@ -92,9 +43,12 @@ class Template {
 
   /// True when the text has no references (it renders to a plain string).
   bool isLiteral() const { return references_.empty(); }
-  /// True when the text is exactly one reference, give or take whitespace:
-  /// render() then returns the referenced value with its own type.
-  bool isSingleReference() const { return single_; }
+  /// True when the text is exactly one `{{ }}`, give or take whitespace:
+  /// render() then returns its value with its own type.
+  bool isSingleExpression() const { return single_; }
+  /// The expression of a single-expression template (isSingleExpression()).
+  const Expression& single() const { return expressions_.front(); }
+  /// Every path of every expression, in source order.
   const std::vector<Reference>& references() const { return references_; }
 
   /// Renders against `scope`, an object
@@ -108,14 +62,15 @@ class Template {
   plexus::Json render(const plexus::Json& scope, std::size_t maxTextBytes = kMaxRenderedTextBytes) const;
 
  private:
-  /// Literal text, or (when reference is set) the reference at that index.
+  /// Literal text, or (when expression is set) the expression at that index.
   struct Part {
     std::string text;
-    std::optional<std::size_t> reference;
+    std::optional<std::size_t> expression;
   };
-  void appendRendered(std::string& out, const Reference& reference, const plexus::Json& value) const;
+  void appendRendered(std::string& out, const Expression& expression, const plexus::Json& value) const;
 
   std::vector<Part> parts_;
+  std::vector<Expression> expressions_;
   std::vector<Reference> references_;
   bool single_ = false;
 };

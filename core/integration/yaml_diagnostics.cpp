@@ -33,8 +33,8 @@ SourceMark Diagnostics::markInScalar(const YAML::Node& scalar, std::size_t colum
   return base;
 }
 
-void Diagnostics::error(const SourceMark& at, std::string message) {
-  errors_.push_back(IntegrationError{at, std::move(message)});
+void Diagnostics::error(const SourceMark& at, std::string message, std::string excerpt) {
+  errors_.push_back(IntegrationError{at, std::move(message), std::move(excerpt)});
 }
 
 std::vector<IntegrationError> Diagnostics::takeSorted() {

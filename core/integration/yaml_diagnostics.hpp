@@ -39,7 +39,8 @@ class Diagnostics {
   /// folding); otherwise the scalar's own position.
   SourceMark markInScalar(const YAML::Node& scalar, std::size_t column) const;
 
-  void error(const SourceMark& at, std::string message);
+  /// `excerpt`: lines shown under the message (IntegrationError::excerpt).
+  void error(const SourceMark& at, std::string message, std::string excerpt = "");
   template <typename Where>
   void error(const Where& at, std::string message) {
     error(mark(at), std::move(message));

@@ -321,7 +321,7 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
        "mean 'bucket'?)"},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: \"Render {{ trigger.results.id\"\n",
-       "f.yaml:9:22: input 'value': '{{' is not closed; add '}}' after the path"},
+       "f.yaml:9:22: input 'value': '{{' is not closed; add '}}' after the expression"},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: \"{{ trigger.results.id }} {{ }}\"\n",
        "f.yaml:9:40: input 'value': empty reference '{{ }}'; write a path such as {{ trigger.results.body }}"},
@@ -330,11 +330,11 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
        "f.yaml:9:15: a key must be a single value, not a map; to write a {{ }} reference, put it in quotes: \"{{ path }}\""},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: \"{{ body.data }}\"\n",
-       "f.yaml:9:18: input 'value': unknown reference root 'body'; references start with "
-       "trigger.results, steps.NAME.results, configVars.KEY, instance, integration or execution"},
+       "f.yaml:9:18: input 'value': unknown reference root 'body'; paths start with "
+       "trigger.results, steps.NAME.results, configVars.KEY, instance, integration, execution or loop (inside a loop)"},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: |\n        {{ unclosed\n",
-       "f.yaml:9:14: input 'value': '{{' is not closed; add '}}' after the path"},
+       "f.yaml:9:14: input 'value': '{{' is not closed; add '}}' after the expression"},
       // Config variables.
       {"name: Test\nconfigVars:\n  - key: n\n    type: nmber\n" + kHead.substr(11) + kSteps,
        "f.yaml:4:11: unknown type 'nmber' for config variable 'n' (did you mean 'number'?); types are "

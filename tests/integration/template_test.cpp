@@ -62,7 +62,7 @@ TEST_CASE("A string that is exactly one reference keeps the referenced value's t
   Json photo = render("{{ trigger.results.photo }}");
   REQUIRE(photo.is_binary());
   CHECK(plexus::asBinary(photo).contentType() == "image/png");
-  CHECK(Template::parse(" {{ trigger.results.photo }} ").isSingleReference());
+  CHECK(Template::parse(" {{ trigger.results.photo }} ").isSingleExpression());
 }
 
 TEST_CASE("Paths index arrays and reach keys that are not plain names", "[template]") {
@@ -81,7 +81,7 @@ TEST_CASE("References inside longer text are interpolated", "[template]") {
         "ok=true none=null r=0.5");
   CHECK(render("data: {{ steps.lookup.results.data }}") == "data: {\"x\":1}");
   CHECK(render("s3://{{ configVars.bucket }}/") == "s3://acme-renders/");
-  CHECK_FALSE(Template::parse("x {{ instance.name }}").isSingleReference());
+  CHECK_FALSE(Template::parse("x {{ instance.name }}").isSingleExpression());
 }
 
 TEST_CASE("Text without references is a literal, and \\{{ writes a literal {{", "[template]") {
@@ -156,17 +156,17 @@ TEST_CASE("References are parsed into roots and segments", "[template]") {
 
 TEST_CASE("Malformed templates are refused with the column of the problem", "[template]") {
   auto [text, message, column] = GENERATE(table<std::string, std::string, std::size_t>({
-      {"abc {{ unclosed", "'{{' is not closed; add '}}' after the path", 5},
-      {"{{ trigger.results", "'{{' is not closed; add '}}' after the path", 1},
+      {"abc {{ unclosed", "'{{' is not closed; add '}}' after the expression", 5},
+      {"{{ trigger.results", "'{{' is not closed; add '}}' after the expression", 1},
       {"x {{ }}", "empty reference '{{ }}'; write a path such as {{ trigger.results.body }}", 3},
       {"{{}}", "empty reference '{{ }}'; write a path such as {{ trigger.results.body }}", 1},
       {"{{ trgger.results }}",
-       "unknown reference root 'trgger' (did you mean 'trigger'?); references start with "
-       "trigger.results, steps.NAME.results, configVars.KEY, instance, integration or execution",
+       "unknown reference root 'trgger' (did you mean 'trigger'?); paths start with "
+       "trigger.results, steps.NAME.results, configVars.KEY, instance, integration, execution or loop (inside a loop)",
        4},
       {"{{ body.data }}",
-       "unknown reference root 'body'; references start with trigger.results, steps.NAME.results, "
-       "configVars.KEY, instance, integration or execution",
+       "unknown reference root 'body'; paths start with trigger.results, steps.NAME.results, "
+       "configVars.KEY, instance, integration, execution or loop (inside a loop)",
        4},
       {"{{ trigger.body }}",
        "reference 'trigger.body': the trigger's data is under trigger.results (did you mean "
@@ -178,14 +178,13 @@ TEST_CASE("Malformed templates are refused with the column of the problem", "[te
        4},
       {"{{ steps }}", "reference 'steps' must name a step: steps.NAME.results", 4},
       {"{{ configVars }}", "reference 'configVars' must name a config variable: configVars.KEY", 4},
-      {"{{ trigger.results. }}", "expected a name after '.' in reference, found ' '", 20},
+      {"{{ trigger.results. }}", "expected a name after '.' in the path, found ' '", 20},
       {"{{ trigger.results[x] }}",
        "expected an array index or a quoted key after '[', e.g. [0] or [\"a key\"]", 19},
       {"{{ trigger.results[0 }}", "'[' is not closed; add ']'", 19},
-      {"{{ trigger.results[\"a }}", "quoted key is not closed; add \"", 20},
+      {"{{ trigger.results[\"a }}", "the quoted text is not closed; add \"", 20},
       {"{{ trigger.results body }}",
-       "unexpected 'b' in reference; a path is names joined by '.', with [i] for array indexes and "
-       "[\"key\"] for other keys, closed by '}}'",
+       "unexpected 'body'; expected an operator (== != < <= > >= in and or) or '}}' to close the expression",
        20},
   }));
   CAPTURE(text);
@@ -237,7 +236,7 @@ TEST_CASE("Compiled inputs render like resolveInputs and list their templates", 
   auto sites = compiled.sites();
   REQUIRE(sites.size() == 1);
   CHECK(sites[0].input == "a");
-  CHECK(sites[0].compiled->isSingleReference());
+  CHECK(sites[0].compiled->isSingleExpression());
 }
 
 TEST_CASE("Compiling inputs refuses a malformed template, naming the input", "[template]") {
@@ -245,7 +244,7 @@ TEST_CASE("Compiling inputs refuses a malformed template, naming the input", "[t
     CompiledInputs::compile(Json{{"list", Json::array({"ok", "{{ nope"})}});
     FAIL("no error");
   } catch (const TemplateSyntaxError& error) {
-    CHECK(std::string(error.what()) == "input 'list[1]': '{{' is not closed; add '}}' after the path");
+    CHECK(std::string(error.what()) == "input 'list[1]': '{{' is not closed; add '}}' after the expression");
     CHECK(error.column() == 1);
   }
 }
