@@ -98,12 +98,15 @@ void printExecution(Store& store, const std::string& id) {
   if (!execution) return;
   for (const auto& step : execution->steps) {
     auto elapsed = step.endedAt ? (*step.endedAt - step.startedAt).count() : 0;
-    std::cout << (step.status == StepStatus::Succeeded ? "ok     " : "FAILED ") << step.name << " ("
-              << step.component << "." << step.action << ", " << elapsed << " ms)\n";
+    std::string what = step.component.empty() ? step.action : step.component + "." + step.action;
+    std::cout << (step.status == StepStatus::Succeeded ? "ok     " : "FAILED ") << step.name
+              << (step.iteration >= 0 ? "[" + std::to_string(step.iteration) + "]" : "") << " (" << what << ", "
+              << elapsed << " ms" << (step.attempts > 1 ? ", " + std::to_string(step.attempts) + " attempts" : "")
+              << ")\n";
     for (const auto& line : execution->logs)
-      if (line.step == step.name) std::cout << "  [" << plexus::toString(line.level) << "] " << line.message << "\n";
+      if (line.step == step.name && step.iteration <= 0) std::cout << "  [" << plexus::toString(line.level) << "] " << line.message << "\n";
     if (step.error) std::cout << "  error: " << *step.error << "\n";
-    std::string shown = showResult(store.stepResult(id, step.name));
+    std::string shown = showResult(store.stepResult(id, step.name, step.iteration));
     std::istringstream lines(shown);
     for (std::string line; std::getline(lines, line);) std::cout << "  " << line << "\n";
   }

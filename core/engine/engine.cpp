@@ -320,7 +320,8 @@ void Engine::continueAfterHttp(const std::shared_ptr<ExecutionControl>& control,
   });
 }
 
-void Engine::recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+void Engine::recordSuspend(const std::string& executionId, const StepRecord& step,
+                           const std::optional<StoredResult>& result,
                            TimePoint wakeAt) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -562,8 +563,7 @@ std::optional<ExecutionOutcome> Engine::outcomeFromStore(const std::string& exec
   outcome.status = record->status;
   outcome.error = record->error;
   outcome.errorStep = record->errorStep;
-  if (record->status == ExecutionStatus::Succeeded && !record->steps.empty())
-    outcome.result = store_.stepResult(executionId, record->steps.back().name);
+  if (record->status == ExecutionStatus::Succeeded) outcome.result = store_.finalResult(executionId);
   return outcome;
 }
 

@@ -213,7 +213,8 @@ class Engine {
   /// Posts the end state; parks the execution if the store refuses it.
   void recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome);
   /// Posts the wait; arms the wake-up once it is durable.
-  void recordSuspend(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+  void recordSuspend(const std::string& executionId, const StepRecord& step,
+                     const std::optional<StoredResult>& result,
                      TimePoint wakeAt);
   void wakeUp(const std::string& executionId);
   void finish(const ExecutionOutcome& outcome);

@@ -1,5 +1,6 @@
 #include "engine/execution_runner.hpp"
 
+#include <random>
 #include <unordered_map>
 
 #include <plexus/json_parse.hpp>
@@ -7,6 +8,7 @@
 #include "engine/config_values.hpp"
 #include "engine/step_invoker.hpp"
 #include "integration/template.hpp"
+#include "integration/expression.hpp"
 #include "util/time.hpp"
 
 namespace plexus::core {
@@ -105,6 +107,24 @@ std::chrono::steady_clock::time_point executionDeadline(const IntegrationSpec& i
 
 }  // namespace
 
+/// Where a run is inside the integration's steps: one frame per list being
+/// run (the top level, a branch's taken case, a loop's iteration).
+struct Frame {
+  const std::vector<StepSpec>* steps = nullptr;
+  std::size_t next = 0;               ///< The step being run, or looked at next.
+  const StepSpec* owner = nullptr;    ///< The branch or loop these steps belong to; null at the top.
+  int iteration = -1;                 ///< The loop iteration these steps run in, or -1.
+  std::optional<StoredResult> last;   ///< The last result of this list so far.
+};
+
+/// The one loop being run (loops do not nest): its items and the result of
+/// each iteration so far.
+struct LoopProgress {
+  plexus::Json items = plexus::Json::array();
+  plexus::Json results = plexus::Json::array();
+  StepRecord record;  ///< The loop step's own record.
+};
+
 /// What a slice has in scope. Kept on the heap (the context points into it)
 /// and, while a step awaits its HTTP answer, held by the engine.
 struct RunState {
@@ -123,10 +143,11 @@ struct RunState {
   RunStart start = RunStart::First;
   TimePoint startedAt{};
   std::shared_ptr<void> prepared;  // held until the execution ends or stops
-  std::unordered_map<std::string, RecordedStep> recorded;
+  std::unordered_map<std::string, RecordedStep> recorded;  // by recordKey()
   plexus::Json scope;
-  std::optional<StoredResult> last;
-  std::size_t next = 0;  // the step being run, or looked at next
+  std::vector<Frame> frames;
+  std::optional<LoopProgress> loop;
+  std::vector<StepRecord> openContainers;  // the records of the branches and the loop being run, outermost first
   std::size_t resumedAfter = 0;
   std::vector<LoadedComponentPtr> keepAlive;
 
@@ -137,10 +158,24 @@ struct RunState {
   const plexus::ActionSpec* action = nullptr;  // in *component
   plexus::HttpContinuation then;
 
-  const StepSpec& step() const { return request.integration->steps[next]; }
+  Frame& frame() { return frames.back(); }
+  const StepSpec& step() const { return (*frames.back().steps)[frames.back().next]; }
+  int iteration() const { return frames.back().iteration; }
+  std::string parent() const { return frames.back().owner ? frames.back().owner->name : std::string(); }
 };
 
 namespace {
+
+/// The longest array a loop takes: each iteration records its steps.
+constexpr std::size_t kMaxLoopItems = 100000;
+
+std::string recordKey(const std::string& name, int iteration) {
+  return iteration < 0 ? name : name + '\x1f' + std::to_string(iteration);
+}
+
+plexus::Json resultAsJson(const StoredResult& result) {
+  return result.isStatus ? statusAsJson(result.status) : result.data;
+}
 
 /// The slice that ends the execution with `status`.
 Slice ended(RunState& state, ExecutionStatus status, std::optional<std::string> error,
@@ -152,7 +187,8 @@ Slice ended(RunState& state, ExecutionStatus status, std::optional<std::string> 
   slice.outcome.errorStep = std::move(errorStep);
   slice.outcome.endedAt = clock.now();
   slice.outcome.keepAlive = std::move(state.keepAlive);
-  if (status == ExecutionStatus::Succeeded) slice.outcome.result = std::move(state.last);
+  if (status == ExecutionStatus::Succeeded && !state.frames.empty())
+    slice.outcome.result = std::move(state.frames.front().last);
   return slice;
 }
 
@@ -160,6 +196,19 @@ Slice stopped() {
   Slice slice;
   slice.end = Slice::End::Stopped;
   return slice;
+}
+
+/// How long to wait before attempt `attempt + 1`, after `attempt` failed.
+std::chrono::milliseconds retryDelay(const RetrySpec& retry, int attempt) {
+  long double delay = static_cast<long double>(retry.delayMs);
+  if (retry.exponential)
+    for (int i = 1; i < attempt && delay < retry.maxDelayMs; ++i) delay *= 2;
+  long long wait = static_cast<long long>(std::min<long double>(delay, retry.maxDelayMs));
+  if (retry.jitter && wait > 1) {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    wait = std::uniform_int_distribution<long long>(wait / 2, wait)(random);
+  }
+  return std::chrono::milliseconds(wait);
 }
 
 }  // namespace
@@ -198,42 +247,94 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
   state->startedAt = startedAt;
   state->prepared = std::move(prepared);
   if (start != Start::First && start != Start::Due)
-    for (RecordedStep& step : store_.recordedSteps(executionId)) state->recorded.emplace(step.name, std::move(step));
+    for (RecordedStep& step : store_.recordedSteps(executionId)) {
+      std::string key = recordKey(step.name, step.iteration);
+      state->recorded.insert_or_assign(std::move(key), std::move(step));
+    }
   state->scope = initialScope(state->request, state->configVars, startedAt);
+  state->frames.push_back(Frame{&state->request.integration->steps, 0, nullptr, -1, std::nullopt});
   return advance(state, control);
+}
+
+std::optional<Slice> ExecutionRunner::stopIfAsked(RunState& run, ExecutionControl& control) {
+  const IntegrationSpec& integration = *run.request.integration;
+  if (StopReason reason = control.stopReason(); reason != StopReason::None) {
+    if (reason == StopReason::ShuttingDown) return stopped();
+    return ended(run, statusFor(reason), stopMessage(reason, integration), std::nullopt, clock_);
+  }
+  if (clock_.steadyNow() >= control.executionDeadline()) {
+    control.requestStop(StopReason::TimedOut, clock_.steadyNow());
+    std::string message = stopMessage(StopReason::TimedOut, integration);
+    store_.appendLog(run.request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", message});
+    return ended(run, ExecutionStatus::Failed, message, std::nullopt, clock_);
+  }
+  return std::nullopt;
 }
 
 Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
   RunState& run = *state;
   const IntegrationSpec& integration = *run.request.integration;
   const std::string& executionId = run.request.executionId;
-  for (; run.next < integration.steps.size(); ++run.next) {
+  for (;;) {
+    Frame& frame = run.frame();
+    if (frame.next >= frame.steps->size()) {
+      if (run.frames.size() == 1) return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+      if (std::optional<Slice> slice = finishList(run, control)) return std::move(*slice);
+      continue;
+    }
     const StepSpec& step = run.step();
-    if (auto it = run.recorded.find(step.name); it != run.recorded.end()) {
+    if (auto it = run.recorded.find(recordKey(step.name, run.iteration())); it != run.recorded.end()) {
       RecordedStep& done = it->second;
       if (done.status == StepStatus::Waiting && clock_.steadyNow() >= control.executionDeadline()) {
         // Woken early by the execution's deadline (see wakeAt in settle).
         control.requestStop(StopReason::TimedOut, clock_.steadyNow());
         std::string message = stopMessage(StopReason::TimedOut, integration);
-        StepRecord record{step.name, step.component, step.action, StepStatus::Failed, done.startedAt, clock_.now(),
-                          message};
+        StepRecord record = recordFor(run, step);
+        record.status = StepStatus::Failed;
+        record.startedAt = done.startedAt;
+        record.endedAt = clock_.now();
+        record.error = message;
+        record.attempts = done.attempts;
         store_.recordStepFinished(executionId, record, std::nullopt);
         store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
         return ended(run, ExecutionStatus::Failed, message, step.name, clock_);
       }
+      if (done.status == StepStatus::Waiting && !done.result) {
+        // A retry's wait is over: the step runs again, as its next attempt.
+        run.record = recordFor(run, step);
+        run.record.attempts = done.attempts + 1;
+        run.recorded.erase(it);
+        if (std::optional<Slice> slice = runAction(state, control)) return std::move(*slice);
+        ++run.frame().next;
+        continue;
+      }
+      if (done.status == StepStatus::Failed) {
+        // It failed before a restart: with onError: continue the run went
+        // on after it; otherwise the execution fails with its error.
+        std::string error = done.error.value_or("failed");
+        if (step.onError != OnError::Continue) return ended(run, ExecutionStatus::Failed, error, step.name, clock_);
+        ++run.resumedAfter;
+        run.scope["steps"][step.name] = {{"results", nullptr}, {"error", error}};
+        frame.last = StoredResult{};
+        ++frame.next;
+        continue;
+      }
       if (done.status == StepStatus::Waiting) {
         // Its wait is over (the wake-up brought us here, or a restart after
         // it): the pending result becomes the step's.
-        StepRecord record{step.name, step.component, step.action, StepStatus::Succeeded, done.startedAt,
-                          clock_.now(), {}};
+        StepRecord record = recordFor(run, step);
+        record.status = StepStatus::Succeeded;
+        record.startedAt = done.startedAt;
+        record.endedAt = clock_.now();
+        record.attempts = done.attempts;
         store_.recordStepFinished(executionId, record, done.result);
       } else {
         ++run.resumedAfter;
       }
-      run.scope["steps"][step.name]["results"] =
-          done.result.isStatus ? statusAsJson(done.result.status) : done.result.data;
-      run.last = std::move(done.result);
-      if (run.last->isStatus) break;
+      run.scope["steps"][step.name]["results"] = resultAsJson(*done.result);
+      frame.last = std::move(done.result);
+      if (frame.last->isStatus) return endWithStatus(run);
+      ++frame.next;
       continue;
     }
     if (run.resumedAfter > 0 && run.start == Start::Again) {
@@ -244,55 +345,200 @@ Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, Execution
                                      "not computed again"});
       run.resumedAfter = 0;
     }
-    if (StopReason reason = control.stopReason(); reason != StopReason::None) {
-      if (reason == StopReason::ShuttingDown) return stopped();
-      return ended(run, statusFor(reason), stopMessage(reason, integration), std::nullopt, clock_);
-    }
-    if (clock_.steadyNow() >= control.executionDeadline()) {
-      control.requestStop(StopReason::TimedOut, clock_.steadyNow());
-      std::string message = stopMessage(StopReason::TimedOut, integration);
-      store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, "", message});
-      return ended(run, ExecutionStatus::Failed, message, std::nullopt, clock_);
-    }
+    if (std::optional<Slice> slice = stopIfAsked(run, control)) return std::move(*slice);
 
-    run.record = StepRecord{step.name, step.component, step.action, StepStatus::Running, clock_.now(), {}, {}};
-    store_.recordStepStarted(executionId, run.record);
-    run.context.setStep(step.name);
-    run.stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
-                                      : std::chrono::steady_clock::time_point::max();
-    try {
-      run.component = catalog_.find(step.component);
-      if (!run.component)
-        throw StepError("step '" + step.name + "': component '" + step.component +
-                        "' is not loaded (see `plexus components list`)");
-      run.action = run.component->spec.action(step.action);
-      if (!run.action)
-        throw StepError("step '" + step.name + "': component '" + step.component + "' has no action '" +
-                        step.action + "'");
-      run.keepAlive.push_back(run.component);
-
-      plexus::Inputs inputs;
-      try {
-        inputs = run.action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(run.scope)
-                                                               : resolveInputs(step.inputs, run.scope));
-      } catch (const std::exception& error) {
-        throw StepError("step '" + step.name + "': " + error.what());
-      }
-      control.setStepDeadline(run.stepDeadline);
-      control.stepStarted(run.record, step.timeoutMs);
-      std::optional<plexus::Result> returned;
-      std::exception_ptr thrown;
-      try {
-        returned = invokeAction(*run.component, *run.action, inputs, run.context, step.name);
-      } catch (const StepError&) {
-        thrown = std::current_exception();
-      }
-      if (std::optional<Slice> slice = settle(state, std::move(returned), thrown, control)) return std::move(*slice);
-    } catch (const std::exception& error) {
-      return failStep(run, error.what(), control);
+    if (step.kind == StepSpec::Kind::Branch) {
+      if (std::optional<Slice> slice = enterBranch(run)) return std::move(*slice);
+      continue;
     }
+    if (step.kind == StepSpec::Kind::Loop) {
+      if (std::optional<Slice> slice = enterLoop(run)) return std::move(*slice);
+      continue;
+    }
+    run.record = recordFor(run, step);
+    if (std::optional<Slice> slice = runAction(state, control)) return std::move(*slice);
+    ++run.frame().next;
   }
+}
+
+StepRecord ExecutionRunner::recordFor(const RunState& run, const StepSpec& step) const {
+  StepRecord record{step.name, step.component, step.action, StepStatus::Running, clock_.now(), {}, {}};
+  if (step.kind == StepSpec::Kind::Branch) record.action = "branch";
+  if (step.kind == StepSpec::Kind::Loop) record.action = "loop";
+  record.iteration = run.iteration();
+  record.parent = run.parent();
+  return record;
+}
+
+std::optional<Slice> ExecutionRunner::enterBranch(RunState& run) {
+  const StepSpec& step = run.step();
+  StepRecord record = recordFor(run, step);
+  store_.recordStepStarted(run.request.executionId, record);
+  for (std::size_t i = 0; i < step.branches.size(); ++i) {
+    const BranchCase& branch = step.branches[i];
+    bool taken = true;
+    if (branch.when) {
+      try {
+        taken = isTruthy(branch.when->render(run.scope));
+      } catch (const TemplateError& error) {
+        return failContainer(run, record, "step '" + step.name + "': 'when' of case " + std::to_string(i + 1) +
+                                              ": " + error.what());
+      }
+    }
+    if (!taken) continue;
+    run.openContainers.push_back(record);
+    run.frames.push_back(Frame{&branch.steps, 0, &step, run.iteration(), std::nullopt});
+    return std::nullopt;
+  }
+  // No case taken: the branch's result is null.
+  StoredResult none;
+  record.status = StepStatus::Succeeded;
+  record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, record, none);
+  run.scope["steps"][step.name]["results"] = nullptr;
+  run.frame().last = std::move(none);
+  ++run.frame().next;
+  return std::nullopt;
+}
+
+std::optional<Slice> ExecutionRunner::enterLoop(RunState& run) {
+  const StepSpec& step = run.step();
+  LoopProgress progress;
+  progress.record = recordFor(run, step);
+  store_.recordStepStarted(run.request.executionId, progress.record);
+  try {
+    progress.items = step.loop.items->render(run.scope);
+  } catch (const TemplateError& error) {
+    return failContainer(run, progress.record, "step '" + step.name + "': 'items': " + error.what());
+  }
+  if (!progress.items.is_array())
+    return failContainer(run, progress.record,
+                         "step '" + step.name + "': 'items' must give an array, not " + describeShape(progress.items) +
+                             " (items: " + step.loop.items->single().source() + ")");
+  if (progress.items.size() > kMaxLoopItems)
+    return failContainer(run, progress.record,
+                         "step '" + step.name + "': 'items' gave " + std::to_string(progress.items.size()) +
+                             " items; a loop takes at most " + std::to_string(kMaxLoopItems) +
+                             " (split the work over several executions)");
+  run.openContainers.push_back(progress.record);
+  run.loop = std::move(progress);
+  startIteration(run, 0);
+  return std::nullopt;
+}
+
+void ExecutionRunner::startIteration(RunState& run, std::size_t index) {
+  LoopProgress& loop = *run.loop;
+  const StepSpec& owner = run.step();  // the loop step, in the frame that holds it
+  if (index >= loop.items.size()) {
+    StoredResult all;
+    all.data = std::move(loop.results);
+    StepRecord record = loop.record;
+    record.status = StepStatus::Succeeded;
+    record.endedAt = clock_.now();
+    store_.recordStepFinished(run.request.executionId, record, all);
+    run.scope["steps"][owner.name]["results"] = all.data;
+    run.scope.erase("loop");
+    run.openContainers.pop_back();
+    run.loop.reset();
+    run.frame().last = std::move(all);
+    ++run.frame().next;
+    return;
+  }
+  // A step of the loop not yet run in this iteration is not in scope: the
+  // previous iteration's result must not stand in for it.
+  for (const StepSpec& inner : owner.loop.steps) run.scope["steps"].erase(inner.name);
+  run.scope["loop"] = {{"item", loop.items[index]}, {"index", index}};
+  run.frames.push_back(Frame{&owner.loop.steps, 0, &owner, static_cast<int>(index), std::nullopt});
+}
+
+std::optional<Slice> ExecutionRunner::finishList(RunState& run, ExecutionControl& control) {
+  (void)control;
+  Frame done = std::move(run.frames.back());
+  run.frames.pop_back();
+  const StepSpec& owner = *done.owner;
+  if (owner.kind == StepSpec::Kind::Loop) {
+    run.loop->results.push_back(done.last ? done.last->data : plexus::Json());
+    startIteration(run, static_cast<std::size_t>(done.iteration) + 1);
+    return std::nullopt;
+  }
+  // A branch: its result is its taken case's last result.
+  StoredResult result = done.last ? std::move(*done.last) : StoredResult{};
+  StepRecord record = run.openContainers.back();
+  run.openContainers.pop_back();
+  record.status = StepStatus::Succeeded;
+  record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, record, result);
+  run.scope["steps"][owner.name]["results"] = resultAsJson(result);
+  run.frame().last = std::move(result);
+  ++run.frame().next;
+  return std::nullopt;
+}
+
+Slice ExecutionRunner::endWithStatus(RunState& run) {
+  // A status result ends the execution wherever it comes from: the
+  // branches and the loop around it end with it, so that the last top-level
+  // step holds the execution's result.
+  StoredResult status = *run.frame().last;
+  while (!run.openContainers.empty()) {
+    StepRecord record = run.openContainers.back();
+    run.openContainers.pop_back();
+    record.status = StepStatus::Succeeded;
+    record.endedAt = clock_.now();
+    store_.recordStepFinished(run.request.executionId, record, status);
+  }
+  run.frames.front().last = std::move(status);
   return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+}
+
+Slice ExecutionRunner::failContainer(RunState& run, StepRecord record, const std::string& error) {
+  std::string message = run.redactor.redact(error);
+  record.status = StepStatus::Failed;
+  record.endedAt = clock_.now();
+  record.error = message;
+  store_.recordStepFinished(run.request.executionId, record, std::nullopt);
+  store_.appendLog(run.request.executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, record.name, message});
+  return ended(run, ExecutionStatus::Failed, message, record.name, clock_);
+}
+
+std::optional<Slice> ExecutionRunner::runAction(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
+  RunState& run = *state;
+  const StepSpec& step = run.step();
+  const std::string& executionId = run.request.executionId;
+  store_.recordStepStarted(executionId, run.record);
+  run.context.setStep(step.name);
+  run.stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
+                                    : std::chrono::steady_clock::time_point::max();
+  try {
+    run.component = catalog_.find(step.component);
+    if (!run.component)
+      throw StepError("step '" + step.name + "': component '" + step.component +
+                      "' is not loaded (see `plexus components list`)");
+    run.action = run.component->spec.action(step.action);
+    if (!run.action)
+      throw StepError("step '" + step.name + "': component '" + step.component + "' has no action '" + step.action +
+                      "'");
+    run.keepAlive.push_back(run.component);
+
+    plexus::Inputs inputs;
+    try {
+      inputs = run.action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(run.scope)
+                                                             : resolveInputs(step.inputs, run.scope));
+    } catch (const std::exception& error) {
+      throw StepError("step '" + step.name + "': " + error.what());
+    }
+    control.setStepDeadline(run.stepDeadline);
+    control.stepStarted(run.record, step.timeoutMs);
+    std::optional<plexus::Result> returned;
+    std::exception_ptr thrown;
+    try {
+      returned = invokeAction(*run.component, *run.action, inputs, run.context, step.name);
+    } catch (const StepError&) {
+      thrown = std::current_exception();
+    }
+    return settle(state, std::move(returned), thrown, control);
+  } catch (const std::exception& error) {
+    return stepFailed(run, error.what(), control);
+  }
 }
 
 Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpResponse response,
@@ -304,6 +550,7 @@ Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpRespo
   // the component's code for a step that is over.
   StopReason reason = control.stopReason();
   if (reason == StopReason::ShuttingDown) return stopped();  // not recorded: it runs again after the restart
+  std::optional<Slice> slice;
   try {
     if (reason != StopReason::None)
       throw StepError("step '" + step.name + "': " + stopMessage(reason, *run.request.integration));
@@ -328,11 +575,12 @@ Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpRespo
     } catch (const StepError&) {
       thrown = std::current_exception();
     }
-    if (std::optional<Slice> slice = settle(state, std::move(returned), thrown, control)) return std::move(*slice);
+    slice = settle(state, std::move(returned), thrown, control);
   } catch (const std::exception& error) {
-    return failStep(run, error.what(), control);
+    slice = stepFailed(run, error.what(), control);
   }
-  ++run.next;
+  if (slice) return std::move(*slice);
+  ++run.frame().next;
   return advance(state, control);
 }
 
@@ -386,36 +634,57 @@ std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& st
       if (result.delayed().delay.count() > kMaxDelayMs)
         throw StepError("step '" + step.name + "': asked to wait " + std::to_string(result.delayed().delay.count()) +
                         " ms; the longest wait is " + std::to_string(kMaxDelayMs) + " ms (30 days)");
-      Slice slice;
-      slice.end = Slice::End::Suspended;
-      slice.waitingStep = run.record;
-      slice.waitingStep.status = StepStatus::Waiting;
-      slice.pendingResult = std::move(stored);
-      slice.wakeAt = clock_.now() + result.delayed().delay;
-      if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
-        slice.wakeAt = std::min(slice.wakeAt, run.startedAt + std::chrono::milliseconds(*integration.timeoutMs));
-      return slice;
+      return suspend(run, std::move(stored), clock_.now() + result.delayed().delay);
     }
     run.scope["steps"][step.name]["results"] = stored.data;
   }
   run.record.status = StepStatus::Succeeded;
   run.record.endedAt = clock_.now();
   store_.recordStepFinished(run.request.executionId, run.record, stored);
-  run.last = std::move(stored);
-  if (run.last->isStatus)  // A status-code result ends the execution here.
-    return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+  run.frame().last = std::move(stored);
+  if (run.frame().last->isStatus) return endWithStatus(run);  // A status-code result ends the execution here.
   return std::nullopt;
 }
 
-Slice ExecutionRunner::failStep(RunState& run, const std::string& error, ExecutionControl& control) {
+Slice ExecutionRunner::suspend(RunState& run, std::optional<StoredResult> pending, TimePoint wakeAt) {
+  const IntegrationSpec& integration = *run.request.integration;
+  Slice slice;
+  slice.end = Slice::End::Suspended;
+  slice.waitingStep = run.record;
+  slice.waitingStep.status = StepStatus::Waiting;
+  slice.pendingResult = std::move(pending);
+  slice.wakeAt = wakeAt;
+  if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
+    slice.wakeAt = std::min(slice.wakeAt, run.startedAt + std::chrono::milliseconds(*integration.timeoutMs));
+  return slice;
+}
+
+std::optional<Slice> ExecutionRunner::stepFailed(RunState& run, const std::string& error, ExecutionControl& control) {
   control.setStepDeadline(std::chrono::steady_clock::time_point::max());
+  const StepSpec& step = run.step();
   std::string message = run.redactor.redact(error);
+  run.record.error = message;
+  // A stop of the whole execution (cancel, its timeout) is not the step's
+  // failure: no retry, no onError.
+  bool executionStopped = control.stopReason() != StopReason::None;
+  if (!executionStopped && run.record.attempts < step.retry.maxAttempts) {
+    std::chrono::milliseconds wait = retryDelay(step.retry, run.record.attempts);
+    run.context.log(plexus::LogLevel::Warn, "attempt " + std::to_string(run.record.attempts) + " of " +
+                                                std::to_string(step.retry.maxAttempts) + " failed: " + message +
+                                                "; the next in " + std::to_string(wait.count()) + " ms");
+    return suspend(run, std::nullopt, clock_.now() + wait);
+  }
   run.record.status = StepStatus::Failed;
   run.record.endedAt = clock_.now();
-  run.record.error = message;
   store_.recordStepFinished(run.request.executionId, run.record, std::nullopt);
+  if (step.retry.maxAttempts > 1) message += " (the last of " + std::to_string(run.record.attempts) + " attempts)";
   run.context.log(plexus::LogLevel::Error, message);
-  return ended(run, statusFor(control.stopReason()), message, run.step().name, clock_);
+  if (!executionStopped && step.onError == OnError::Continue) {
+    run.scope["steps"][step.name] = {{"results", nullptr}, {"error", message}};
+    run.frame().last = StoredResult{};
+    return std::nullopt;
+  }
+  return ended(run, statusFor(control.stopReason()), message, step.name, clock_);
 }
 
 }  // namespace plexus::core

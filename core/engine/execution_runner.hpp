@@ -18,14 +18,14 @@ struct RunState;
 struct Slice {
   enum class End {
     Ended,      ///< `outcome` holds its end state, for the caller to record.
-    Suspended,  ///< A step waits: record `waitingStep` with `pendingResult` until `wakeAt`.
+    Suspended,  ///< A step waits: record `waitingStep` with `pendingResult` (none: a retry's wait) until `wakeAt`.
     Stopped,    ///< Shutdown, or its step was abandoned: nothing more to record here.
     AwaitingHttp,  ///< A step sent `httpRequest`: resume `state` with the response.
   };
   End end = End::Ended;
   ExecutionOutcome outcome;
   StepRecord waitingStep;
-  StoredResult pendingResult;
+  std::optional<StoredResult> pendingResult;
   TimePoint wakeAt{};
   std::shared_ptr<RunState> state;
   plexus::HttpRequest httpRequest;
@@ -59,16 +59,43 @@ class ExecutionRunner {
   Slice resume(std::shared_ptr<RunState> state, plexus::HttpResponse response, ExecutionControl& control);
 
  private:
-  /// Runs the steps from state.next on.
+  /// Runs the steps from where the state is on, into branches and loops.
   Slice advance(const std::shared_ptr<RunState>& state, ExecutionControl& control);
+  /// The slice that ends the run when it was told to stop or is past its
+  /// deadline; nullopt to go on.
+  std::optional<Slice> stopIfAsked(RunState& state, ExecutionControl& control);
+  /// A new record for `step` where the state is (its iteration and parent).
+  StepRecord recordFor(const RunState& state, const StepSpec& step) const;
+  /// Runs the action step at the state's position (state.record set):
+  /// nullopt once it is recorded and the run goes on after it.
+  std::optional<Slice> runAction(const std::shared_ptr<RunState>& state, ExecutionControl& control);
+  /// Takes the first case whose `when` holds (pushing its steps), or
+  /// records the branch's null result; a `when` that fails fails it.
+  std::optional<Slice> enterBranch(RunState& state);
+  /// Evaluates the loop's items and starts its first iteration.
+  std::optional<Slice> enterLoop(RunState& state);
+  /// Pushes iteration `index` of the loop at the state's position, or ends
+  /// the loop (recording its results) when there is none.
+  void startIteration(RunState& state, std::size_t index);
+  /// The current list of steps has run: ends its branch case or iteration.
+  std::optional<Slice> finishList(RunState& state, ExecutionControl& control);
+  /// Ends the execution with the status result just recorded.
+  Slice endWithStatus(RunState& state);
+  /// Records a branch or loop failed with `error` and ends the execution.
+  Slice failContainer(RunState& state, StepRecord record, const std::string& error);
   /// Takes what a step's action (perform or a continuation) returned or
   /// threw: records the step, or hands back the slice it ends with (its
   /// wait, its exchange, the execution's end). nullopt: go on with the next
   /// step. Throws StepError when the step failed.
   std::optional<Slice> settle(const std::shared_ptr<RunState>& state, std::optional<plexus::Result> returned,
                               std::exception_ptr thrown, ExecutionControl& control);
-  /// Records the running step failed with `error` and ends the execution.
-  Slice failStep(RunState& state, const std::string& error, ExecutionControl& control);
+  /// The slice in which the running step waits until `wakeAt` (with the
+  /// result it then has, or none for a retry's wait).
+  Slice suspend(RunState& state, std::optional<StoredResult> pending, TimePoint wakeAt);
+  /// The running step's attempt failed with `error`: waits for its next
+  /// attempt (retry), or records it failed and ends the execution — or,
+  /// with onError: continue, returns nullopt and the run goes on.
+  std::optional<Slice> stepFailed(RunState& state, const std::string& error, ExecutionControl& control);
 
   Store& store_;
   const ComponentCatalog& catalog_;

@@ -21,6 +21,17 @@ namespace plexus::core {
 
 namespace {
 
+/// Parses every template of every action step's inputs once, nested ones too.
+void compileStepInputs(std::vector<StepSpec>& steps) {
+  for (StepSpec& step : steps) {
+    if (step.kind == StepSpec::Kind::Action)
+      step.compiledInputs = std::make_shared<const CompiledInputs>(CompiledInputs::compile(step.inputs));
+    for (BranchCase& branch : step.branches) compileStepInputs(branch.steps);
+    compileStepInputs(step.loop.steps);
+  }
+}
+
+
 /// yaml-cpp's messages are terse; these say what usually causes them.
 std::string syntaxHint(const std::string& message) {
   static const std::map<std::string, std::string> kHints = {
@@ -85,8 +96,7 @@ IntegrationLoadResult parseFile(const std::string& text, const std::string& file
     IntegrationSpec spec = parser.parse((*documents)[0]);
     if (!diagnostics.hasErrors()) {
       // Parse every template once, now, so that runs only render them.
-      for (StepSpec& step : spec.steps)
-        step.compiledInputs = std::make_shared<const CompiledInputs>(CompiledInputs::compile(step.inputs));
+      compileStepInputs(spec.steps);
       WebhookTriggerSpec& webhook = spec.trigger.webhook;
       if (webhook.component)
         webhook.component->compiledInputs =

@@ -24,7 +24,15 @@ const std::vector<std::string> kResponseKeys = {"statusCode", "headers", "body"}
 const std::vector<std::string> kScheduleKeys = {"every",    "unit",      "cron",
                                                 "timezone", "configVar", "missedRuns"};
 const std::vector<std::string> kExecutionKeys = {"synchronous", "timeoutMs"};
-const std::vector<std::string> kStepKeys = {"name", "description", "component", "action", "inputs", "timeoutMs"};
+const std::vector<std::string> kStepKeys = {"name",      "description", "component", "action", "inputs",
+                                            "timeoutMs", "retry",       "onError",   "branch", "loop"};
+const std::vector<std::string> kRetryKeys = {"maxAttempts", "delayMs", "backoff", "maxDelayMs", "jitter"};
+const std::vector<std::string> kBranchCaseKeys = {"when", "steps", "else"};
+const std::vector<std::string> kLoopKeys = {"items", "concurrency", "steps"};
+/// The most attempts a retry may ask for, and the most iterations a loop
+/// may run at once: bounds on what one execution holds in flight.
+constexpr long long kMaxAttempts = 100;
+constexpr long long kMaxLoopConcurrency = 64;
 /// The longest timeout: 30 days (a wait costs a row, not a thread, so long
 /// ones are fine; a typo of a few more zeros is not).
 constexpr long long kMaxTimeoutMs = 30LL * 24 * 60 * 60 * 1000;
@@ -185,6 +193,19 @@ std::optional<long long> IntegrationParser::timeoutMs(const YamlEntry& entry, co
                                               : describeValue(value);
   diagnostics_.error(entry, "'" + what + "' must be a whole number of milliseconds from 1 to " +
                                 std::to_string(kMaxTimeoutMs) + " (30 days), not " + found);
+  return std::nullopt;
+}
+
+std::optional<long long> IntegrationParser::integer(const YamlEntry& entry, const std::string& what, long long least,
+                                                   long long most) {
+  Json value = entry.value.IsScalar() ? yamlScalarToJson(entry.value) : Json();
+  if (value.is_number_integer() && value.get<long long>() >= least && value.get<long long>() <= most)
+    return value.get<long long>();
+  std::string found = !entry.value.IsScalar() ? describeNode(entry.value)
+                      : value.is_number()     ? entry.value.Scalar()
+                                              : describeValue(value);
+  diagnostics_.error(entry, "'" + what + "' must be a whole number from " + std::to_string(least) + " to " +
+                                std::to_string(most) + ", not " + found + quoteHint(value, InputType::Number));
   return std::nullopt;
 }
 
@@ -622,21 +643,55 @@ void IntegrationParser::parseSteps(const YamlEntry& entry) {
   }
   // Names first, so that a reference to a later step can be told apart
   // from a reference to no step at all.
-  for (const auto& node : entry.value) stepOrder_.push_back(scalarChild(node, "name").value_or(""));
-  for (std::size_t i = 0; i < entry.value.size(); ++i) parseStep(entry.value[i], i);
+  collectStepNames(entry.value, "");
+  spec_.steps = parseStepList(entry.value);
 }
 
-void IntegrationParser::parseStep(const YAML::Node& node, std::size_t index) {
+void IntegrationParser::collectStepNames(const YAML::Node& list, const std::string& loop) {
+  if (!list.IsSequence()) return;
+  for (const auto& node : list) {
+    if (auto name = scalarChild(node, "name")) loopOf_.emplace(*name, loop);
+    if (!node.IsMap()) continue;
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) continue;
+      const std::string& key = item.first.Scalar();
+      if (key == "branch" && item.second.IsSequence()) {
+        for (const auto& branch : item.second) {
+          if (!branch.IsMap()) continue;
+          for (const auto& field : branch)
+            if (field.first.IsScalar() && (field.first.Scalar() == "steps" || field.first.Scalar() == "else"))
+              collectStepNames(field.second, loop);
+        }
+      } else if (key == "loop" && item.second.IsMap()) {
+        for (const auto& field : item.second)
+          if (field.first.IsScalar() && field.first.Scalar() == "steps")
+            collectStepNames(field.second, scalarChild(node, "name").value_or(""));
+      }
+    }
+  }
+}
+
+std::vector<StepSpec> IntegrationParser::parseStepList(const YAML::Node& list) {
+  std::vector<StepSpec> steps;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    StepSpec step = parseStep(list[i], i);
+    // What the step ran is visible to the steps after it (a branch's and a
+    // loop's own steps too: the checks say which may use them).
+    visible_.push_back(step.name);
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+StepSpec IntegrationParser::parseStep(const YAML::Node& node, std::size_t index) {
   std::string where = describeItem(node, "step", "name", index + 1);
+  StepSpec step;
   if (!node.IsMap()) {
-    diagnostics_.error(node, where + " must be a map with name, component, action and inputs, not " +
-                                 describeNode(node));
-    return;
+    diagnostics_.error(node, where + " must be a map with name, component, action and inputs (or branch, or "
+                                     "loop), not " + describeNode(node));
+    return step;
   }
   Entries fields = diagnostics_.entries(node, kStepKeys, where);
-  requireKeys(fields, node, where, {"name", "component", "action"});
-
-  StepSpec step;
   step.mark = diagnostics_.mark(node);
   if (const YamlEntry* name = find(fields, "name")) {
     step.name = text(*name, "name").value_or("");
@@ -648,22 +703,186 @@ void IntegrationParser::parseStep(const YAML::Node& node, std::size_t index) {
                                     "letter or '_' (later steps refer to it as steps.NAME.results)");
     } else if (auto first = stepMarks_.find(step.name); first != stepMarks_.end()) {
       diagnostics_.error(*name, "step name '" + step.name + "' is used twice (first at line " +
-                                    std::to_string(first->second.line) + "); step names must be unique");
+                                    std::to_string(first->second.line) +
+                                    "); step names must be unique across the integration, nested steps too");
     } else {
       stepMarks_[step.name] = diagnostics_.mark(*name);
     }
   }
+  const YamlEntry* branch = find(fields, "branch");
+  const YamlEntry* loop = find(fields, "loop");
+  step.kind = branch ? StepSpec::Kind::Branch : loop ? StepSpec::Kind::Loop : StepSpec::Kind::Action;
+  if (branch && loop) {
+    diagnostics_.error(loop->key, where + " has both 'branch' and 'loop'; make them two steps");
+    return step;
+  }
+  if (step.kind != StepSpec::Kind::Action) {
+    const char* kind = branch ? "branch" : "loop";
+    requireKeys(fields, node, where, {"name"});
+    for (const char* key : {"component", "action", "inputs", "timeoutMs", "retry", "onError"})
+      if (const YamlEntry* misplaced = find(fields, key))
+        diagnostics_.error(misplaced->key, where + " is a " + kind + ": it takes name, description and " + kind +
+                                               ", not '" + key + "' (put it on the steps inside)");
+    std::string outerStep = std::exchange(currentStep_, step.name);
+    if (branch) parseBranch(step, *branch);
+    else parseLoop(step, *loop);
+    currentStep_ = std::move(outerStep);
+    return step;
+  }
+  requireKeys(fields, node, where, {"name", "component", "action"});
   const plexus::ActionSpec* action = findAction(fields);
   if (const YamlEntry* component = find(fields, "component")) step.component = component->value.Scalar();
   if (const YamlEntry* actionKey = find(fields, "action")) step.action = actionKey->value.Scalar();
 
   if (const YamlEntry* timeout = find(fields, "timeoutMs")) step.timeoutMs = timeoutMs(*timeout, "timeoutMs");
-  if (const YamlEntry* inputs = find(fields, "inputs")) {
-    parseInputs(step, *inputs, action, index);
-  } else if (action) {  // No inputs at all: still report the required ones.
-    parseInputs(step, YamlEntry{fields.at("action").key, YAML::Node()}, action, index);
+  if (const YamlEntry* retry = find(fields, "retry")) parseRetry(step, *retry);
+  if (const YamlEntry* onError = find(fields, "onError")) {
+    auto value = text(*onError, "onError");
+    if (value == "continue") step.onError = OnError::Continue;
+    else if (value && *value != "fail")
+      diagnostics_.error(*onError, "'onError' must be fail or continue, not '" + *value + "'" +
+                                       didYouMean(*value, {"fail", "continue"}));
   }
-  spec_.steps.push_back(std::move(step));
+  std::string outerStep = std::exchange(currentStep_, step.name);
+  if (const YamlEntry* inputs = find(fields, "inputs")) {
+    parseInputs(step, *inputs, action);
+  } else if (action) {  // No inputs at all: still report the required ones.
+    parseInputs(step, YamlEntry{fields.at("action").key, YAML::Node()}, action);
+  }
+  currentStep_ = std::move(outerStep);
+  return step;
+}
+
+void IntegrationParser::parseRetry(StepSpec& step, const YamlEntry& entry) {
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'retry' must be a map (maxAttempts, delayMs, backoff, maxDelayMs, jitter), not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kRetryKeys, "retry");
+  RetrySpec& retry = step.retry;
+  if (const YamlEntry* attempts = find(fields, "maxAttempts"))
+    retry.maxAttempts = static_cast<int>(integer(*attempts, "maxAttempts", 1, kMaxAttempts).value_or(1));
+  if (const YamlEntry* delay = find(fields, "delayMs"))
+    retry.delayMs = integer(*delay, "delayMs", 0, kMaxTimeoutMs).value_or(retry.delayMs);
+  if (const YamlEntry* longest = find(fields, "maxDelayMs"))
+    retry.maxDelayMs = integer(*longest, "maxDelayMs", 1, kMaxTimeoutMs).value_or(retry.maxDelayMs);
+  if (const YamlEntry* backoff = find(fields, "backoff")) {
+    auto value = text(*backoff, "backoff");
+    if (value == "exponential") retry.exponential = true;
+    else if (value && *value != "fixed")
+      diagnostics_.error(*backoff, "'backoff' must be fixed or exponential, not '" + *value + "'" +
+                                       didYouMean(*value, {"fixed", "exponential"}));
+  }
+  if (const YamlEntry* jitter = find(fields, "jitter")) retry.jitter = boolean(*jitter, "jitter").value_or(false);
+}
+
+void IntegrationParser::parseBranch(StepSpec& step, const YamlEntry& entry) {
+  if (!entry.value.IsSequence() || entry.value.size() == 0) {
+    diagnostics_.error(entry, "'branch' must be a list of cases (- when: \"{{ ... }}\" with steps, then "
+                              "optionally - else: [steps]), not " + describeNode(entry.value));
+    return;
+  }
+  std::size_t visibleBefore = visible_.size();
+  std::vector<std::string> ranInside;  // every case's steps: visible after the branch
+  for (std::size_t i = 0; i < entry.value.size(); ++i) {
+    const YAML::Node& node = entry.value[i];
+    std::string where = "case " + std::to_string(i + 1) + " of branch '" + step.name + "'";
+    if (!node.IsMap()) {
+      diagnostics_.error(node, where + " must be a map (when: \"{{ ... }}\" and steps, or else), not " +
+                                   describeNode(node));
+      continue;
+    }
+    Entries fields = diagnostics_.entries(node, kBranchCaseKeys, where);
+    BranchCase branchCase;
+    branchCase.mark = diagnostics_.mark(node);
+    const YamlEntry* otherwise = find(fields, "else");
+    const YamlEntry* steps = otherwise ? otherwise : find(fields, "steps");
+    if (otherwise) {
+      for (const char* key : {"when", "steps"})
+        if (const YamlEntry* extra = find(fields, key))
+          diagnostics_.error(extra->key, where + " is the else case: it takes only 'else' (its list of steps)");
+      if (i + 1 != entry.value.size())
+        diagnostics_.error(otherwise->key, where + ": 'else' must be the last case of the branch");
+    } else {
+      requireKeys(fields, node, where, {"when", "steps"});
+      if (const YamlEntry* when = find(fields, "when"))
+        branchCase.when = parseCondition(*when, where + ": 'when'");
+    }
+    if (steps) {
+      if (!steps->value.IsSequence() || steps->value.size() == 0) {
+        diagnostics_.error(*steps, where + ": its steps must be a non-empty list of steps, not " +
+                                       describeNode(steps->value));
+      } else {
+        branchCase.steps = parseStepList(steps->value);
+      }
+    }
+    ranInside.insert(ranInside.end(), visible_.begin() + static_cast<std::ptrdiff_t>(visibleBefore), visible_.end());
+    visible_.resize(visibleBefore);  // a case does not see the steps of the cases before it
+    step.branches.push_back(std::move(branchCase));
+  }
+  visible_.insert(visible_.end(), ranInside.begin(), ranInside.end());
+}
+
+void IntegrationParser::parseLoop(StepSpec& step, const YamlEntry& entry) {
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'loop' must be a map (items: \"{{ ... }}\", concurrency, steps), not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  std::string where = "loop '" + step.name + "'";
+  if (!currentLoop_.empty()) {
+    diagnostics_.error(entry.key, where + " is inside loop '" + currentLoop_ +
+                                      "'; loops do not nest: give the inner loop an integration of its own and "
+                                      "call its webhook from the outer loop");
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kLoopKeys, where);
+  requireKeys(fields, entry.value, where, {"items", "steps"});
+  if (const YamlEntry* items = find(fields, "items")) step.loop.items = parseCondition(*items, where + ": 'items'");
+  if (const YamlEntry* concurrency = find(fields, "concurrency")) {
+    step.loop.concurrency =
+        static_cast<int>(integer(*concurrency, "concurrency", 1, kMaxLoopConcurrency).value_or(1));
+    if (step.loop.concurrency > 1)  // TODO(issue 13): iterations at once
+      diagnostics_.error(*concurrency, where + ": 'concurrency' above 1 is not supported yet; iterations run one "
+                                               "at a time, in order");
+  }
+  if (const YamlEntry* steps = find(fields, "steps")) {
+    if (!steps->value.IsSequence() || steps->value.size() == 0) {
+      diagnostics_.error(*steps, where + ": 'steps' must be a non-empty list of steps, not " +
+                                     describeNode(steps->value));
+      return;
+    }
+    currentLoop_ = step.name;
+    step.loop.steps = parseStepList(steps->value);
+    currentLoop_.clear();
+  }
+}
+
+std::shared_ptr<const Template> IntegrationParser::parseCondition(const YamlEntry& entry, const std::string& what) {
+  Json value = entry.value.IsScalar() ? yamlScalarToJson(entry.value) : Json();
+  std::string hint = " must be one expression in {{ }}, e.g. \"{{ steps.fetch.results.status >= 400 }}\"";
+  if (!value.is_string()) {
+    diagnostics_.error(entry, what + hint + ", not " +
+                                  (entry.value.IsScalar() ? describeValue(value) : describeNode(entry.value)));
+    return nullptr;
+  }
+  try {
+    Template parsed = Template::parse(value.get_ref<const std::string&>());
+    if (!parsed.isSingleExpression()) {
+      diagnostics_.error(entry, what + hint + " (with nothing around it)");
+      return nullptr;
+    }
+    bool fine = true;
+    for (const Reference& reference : parsed.references())
+      fine = checkReference(reference, entry.value, what) && fine;
+    if (!fine) return nullptr;
+    return std::make_shared<const Template>(std::move(parsed));
+  } catch (const TemplateSyntaxError& error) {
+    diagnostics_.error(diagnostics_.markInScalar(entry.value, error.column()), what + ": " + error.what(),
+                       error.excerpt());
+    return nullptr;
+  }
 }
 
 const plexus::ActionSpec* IntegrationParser::findAction(const Entries& fields) {
@@ -697,8 +916,7 @@ const plexus::ActionSpec* IntegrationParser::findAction(const Entries& fields) {
   return action;
 }
 
-void IntegrationParser::parseInputs(StepSpec& step, const YamlEntry& entry,
-                                    const plexus::ActionSpec* action, std::size_t index) {
+void IntegrationParser::parseInputs(StepSpec& step, const YamlEntry& entry, const plexus::ActionSpec* action) {
   std::string actionName = step.component + "." + step.action;
   Entries given;
   if (entry.value.IsMap()) {
@@ -719,7 +937,7 @@ void IntegrationParser::parseInputs(StepSpec& step, const YamlEntry& entry,
     auto value = json(field);
     if (!value) continue;
     std::vector<PathSegment> path{{key, std::nullopt}};
-    checkTemplates(field.value, path, index);
+    checkTemplates(field.value, path);
     if (action)
       if (const plexus::InputSpec* spec = action->input(key)) checkInputValue(*spec, field, *value, actionName);
     step.inputs[key] = std::move(*value);
@@ -758,13 +976,12 @@ void IntegrationParser::checkInputValue(const plexus::InputSpec& spec, const Yam
   checkFits(literal, spec.type, diagnostics_.mark(entry), subject);
 }
 
-void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path,
-                                       std::size_t stepIndex) {
+void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path) {
   if (node.IsMap()) {
     for (const auto& item : node) {
       if (!item.first.IsScalar()) continue;  // Reported by the conversion to JSON.
       path.push_back({item.first.Scalar(), std::nullopt});
-      checkTemplates(item.second, path, stepIndex);
+      checkTemplates(item.second, path);
       path.pop_back();
     }
     return;
@@ -772,7 +989,7 @@ void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathS
   if (node.IsSequence()) {
     for (std::size_t i = 0; i < node.size(); ++i) {
       path.push_back({"", i});
-      checkTemplates(node[i], path, stepIndex);
+      checkTemplates(node[i], path);
       path.pop_back();
     }
     return;
@@ -783,40 +1000,52 @@ void IntegrationParser::checkTemplates(const YAML::Node& node, std::vector<PathS
   std::string input = formatPath(path, path.size());
   try {
     Template parsed = Template::parse(value.get_ref<const std::string&>());
-    for (const Reference& reference : parsed.references()) checkReference(reference, node, input, stepIndex);
+    for (const Reference& reference : parsed.references()) checkReference(reference, node, "input '" + input + "'");
   } catch (const TemplateSyntaxError& error) {
     diagnostics_.error(diagnostics_.markInScalar(node, error.column()), "input '" + input + "': " + error.what(),
                        error.excerpt());
   }
 }
 
-void IntegrationParser::checkReference(const Reference& reference, const YAML::Node& scalar,
-                                       const std::string& input, std::size_t stepIndex) {
+bool IntegrationParser::checkReference(const Reference& reference, const YAML::Node& scalar,
+                                       const std::string& subject) {
   SourceMark at = diagnostics_.markInScalar(scalar, reference.column);
-  std::string prefix = "input '" + input + "': reference '" + reference.path() + "': ";
-  if (reference.root == ReferenceRoot::Loop) {
-    diagnostics_.error(at, prefix + "loop.item and loop.index exist only in the steps of a loop");
-  } else if (reference.root == ReferenceRoot::StepResults || reference.root == ReferenceRoot::StepError) {
-    auto found = std::find(stepOrder_.begin(), stepOrder_.end(), reference.name);
-    auto position = static_cast<std::size_t>(found - stepOrder_.begin());
-    if (found == stepOrder_.end()) {
+  std::string prefix = subject + ": reference '" + reference.path() + "': ";
+  if (reference.root == ReferenceRoot::StepResults || reference.root == ReferenceRoot::StepError) {
+    const std::string& name = reference.name;
+    auto loop = loopOf_.find(name);
+    if (loop == loopOf_.end()) {
       std::vector<std::string> names;
-      for (const auto& name : stepOrder_)
-        if (!name.empty()) names.push_back(name);
-      diagnostics_.error(at, prefix + "no step named '" + reference.name + "'" +
-                                 didYouMean(reference.name, names));
-    } else if (position == stepIndex) {
-      diagnostics_.error(at, prefix + "a step cannot use its own results");
-    } else if (position > stepIndex) {
-      diagnostics_.error(at, prefix + "step '" + reference.name +
-                                 "' runs after this one; a step can only use the results of the "
-                                 "steps before it");
+      for (const auto& [known, inside] : loopOf_) names.push_back(known);
+      diagnostics_.error(at, prefix + "no step named '" + name + "'" + didYouMean(name, names));
+      return false;
     }
+    if (name == currentStep_) {
+      diagnostics_.error(at, prefix + "a step cannot use its own results");
+      return false;
+    }
+    if (std::find(visible_.begin(), visible_.end(), name) == visible_.end()) {
+      diagnostics_.error(at, prefix + "step '" + name +
+                                 "' does not run before this one; a step can only use the results of the steps "
+                                 "before it (in a branch or a loop, also those before the branch or loop)");
+      return false;
+    }
+    if (!loop->second.empty() && loop->second != currentLoop_) {
+      diagnostics_.error(at, prefix + "step '" + name + "' runs once per iteration of loop '" + loop->second +
+                                 "'; after the loop, use steps." + loop->second +
+                                 ".results (each iteration's last result)");
+      return false;
+    }
+  } else if (reference.root == ReferenceRoot::Loop && currentLoop_.empty()) {
+    diagnostics_.error(at, prefix + "loop.item and loop.index exist only in the steps of a loop");
+    return false;
   } else if (reference.root == ReferenceRoot::ConfigVar && !spec_.configVar(reference.name)) {
     std::string hint = didYouMean(reference.name, keysOf(configVarMarks_));
     if (hint.empty()) hint = "; declare it under configVars";
     diagnostics_.error(at, prefix + "no config variable '" + reference.name + "'" + hint);
+    return false;
   }
+  return true;
 }
 
 // --- instances --------------------------------------------------------------

@@ -49,14 +49,25 @@ class IntegrationParser {
   void parseScheduleConfigVar(const YamlEntry& entry);
   void parseExecution(const YamlEntry& entry);
   void parseSteps(const YamlEntry& entry);
-  void parseStep(const YAML::Node& node, std::size_t index);
-  void parseInputs(StepSpec& step, const YamlEntry& entry, const plexus::ActionSpec* action,
-                   std::size_t index);
+  /// Records every step name under `list` (nested ones too) with the loop
+  /// it runs in ("" for none), before any step is parsed.
+  void collectStepNames(const YAML::Node& list, const std::string& loop);
+  std::vector<StepSpec> parseStepList(const YAML::Node& list);
+  StepSpec parseStep(const YAML::Node& node, std::size_t index);
+  void parseRetry(StepSpec& step, const YamlEntry& entry);
+  void parseBranch(StepSpec& step, const YamlEntry& entry);
+  void parseLoop(StepSpec& step, const YamlEntry& entry);
+  /// A `when:` or `items:`: one `{{ }}` expression, its paths checked as a
+  /// step's inputs are; null (and reported) when it is not one.
+  std::shared_ptr<const Template> parseCondition(const YamlEntry& entry, const std::string& what);
+  void parseInputs(StepSpec& step, const YamlEntry& entry, const plexus::ActionSpec* action);
   void checkInputValue(const plexus::InputSpec& spec, const YamlEntry& entry, const plexus::Json& value,
                        const std::string& actionName);
-  void checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path, std::size_t stepIndex);
-  void checkReference(const Reference& reference, const YAML::Node& scalar, const std::string& input,
-                      std::size_t stepIndex);
+  void checkTemplates(const YAML::Node& node, std::vector<PathSegment>& path);
+  /// Reports a path the current step may not use (a step that has not run
+  /// before it, a config variable not declared, loop.item outside a loop);
+  /// false if reported. `subject` starts the message ("input 'url'").
+  bool checkReference(const Reference& reference, const YAML::Node& scalar, const std::string& subject);
   void parseInstances(const YamlEntry* entry);
   void parseInstance(const YAML::Node& node, std::size_t number);
   void checkUnsetConfigVars(const InstanceSpec& instance, const SourceMark& at);
@@ -73,6 +84,7 @@ class IntegrationParser {
   std::optional<std::string> text(const YamlEntry& entry, const std::string& what);
   std::optional<bool> boolean(const YamlEntry& entry, const std::string& what);
   std::optional<long long> timeoutMs(const YamlEntry& entry, const std::string& what);
+  std::optional<long long> integer(const YamlEntry& entry, const std::string& what, long long least, long long most);
   std::optional<plexus::Json> json(const YamlEntry& entry);
   /// Reports each of `keys` that `map` lacks.
   void requireKeys(const Entries& entries, const YAML::Node& map, const std::string& where,
@@ -83,8 +95,13 @@ class IntegrationParser {
   IntegrationSpec spec_;
   SourceMark keyMark_;
   std::map<std::string, SourceMark> configVarMarks_;   ///< Where each config variable is declared.
-  std::vector<std::string> stepOrder_;                 ///< Every step's name, in file order ("" if none).
+  std::map<std::string, std::string> loopOf_;          ///< Every step's name -> the loop it is in ("" for none).
   std::map<std::string, SourceMark> stepMarks_;        ///< Where each step name is first used.
+  /// The steps that may have run before the step being parsed, on its path
+  /// (earlier siblings, and those before its branch or loop).
+  std::vector<std::string> visible_;
+  std::string currentStep_;  ///< The step whose templates are being checked.
+  std::string currentLoop_;  ///< The loop the step being parsed is in, or "".
   std::set<std::string> instanceNames_;               ///< Declared so far (a file may declare 10,000).
   std::optional<std::string> scheduleConfigVar_;       ///< The config variable the trigger reads.
 };

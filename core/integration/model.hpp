@@ -24,6 +24,7 @@ struct SourceMark {
 };
 
 class CompiledInputs;  // integration/template.hpp
+class Template;        // integration/template.hpp
 
 struct ConfigVarSpec {
   std::string key;
@@ -34,26 +35,64 @@ struct ConfigVarSpec {
   std::string description;
 };
 
-/// One step: call `component.action` with `inputs`. Input values are the raw
-/// YAML values converted to JSON; strings may contain `{{ path }}`
-/// references, resolved at run time by the engine.
+/// `retry` of a step (CONTRACT §9): when an attempt throws or times out,
+/// the step runs again after a wait, up to maxAttempts attempts in all.
+struct RetrySpec {
+  int maxAttempts = 1;              ///< All attempts, the first included; 1: no retry.
+  long long delayMs = 1000;         ///< The wait before the second attempt.
+  bool exponential = false;         ///< `backoff: exponential`: each wait doubles.
+  long long maxDelayMs = 3600000;   ///< No wait is longer (default 1 h).
+  bool jitter = false;              ///< Each wait drawn from [wait/2, wait].
+};
+
+/// What a failed step (its last attempt) does to the execution.
+enum class OnError {
+  Fail,      ///< The execution fails (the default).
+  Continue,  ///< It goes on: steps.NAME.results is null, steps.NAME.error the message.
+};
+
+struct StepSpec;
+
+/// One `- when:` (or the `- else:`) of a branch.
+struct BranchCase {
+  /// The condition, a template that is one expression; null for `else`.
+  std::shared_ptr<const Template> when;
+  std::vector<StepSpec> steps;
+  SourceMark mark;
+};
+
+/// `loop:` over an array: its steps run once per item.
+struct LoopSpec {
+  /// `items`: a template that is one expression and gives an array.
+  std::shared_ptr<const Template> items;
+  int concurrency = 1;  ///< Iterations at once; at 1 they run in order.
+  std::vector<StepSpec> steps;
+};
+
+/// One step: call `component.action` with `inputs`, or a branch, or a
+/// loop. Input values are the raw YAML values converted to JSON; strings
+/// may contain `{{ }}` expressions, rendered at run time by the engine.
 struct StepSpec {
+  enum class Kind { Action, Branch, Loop };
+  Kind kind = Kind::Action;
   std::string name;
-  std::string component;
-  std::string action;
+  std::string component;  ///< Action steps only.
+  std::string action;     ///< Action steps only.
   plexus::Json inputs = plexus::Json::object();
-  /// `timeoutMs`: each run of the step is told to stop (and fails) after it.
+  /// `timeoutMs`: each attempt of the step is told to stop (and fails) after it.
   std::optional<long long> timeoutMs;
+  RetrySpec retry;
+  OnError onError = OnError::Fail;
+  std::vector<BranchCase> branches;  ///< Branch steps: the cases in order, `else` last.
+  LoopSpec loop;                     ///< Loop steps.
   SourceMark mark;
   /// `inputs` with every template parsed once by the loader: render with
   /// compiledInputs->render(scope) instead of resolveInputs(inputs, scope).
-  /// Set for every step of a loaded integration; null in hand-built specs.
+  /// Set for every action step of a loaded integration; null in hand-built specs.
   std::shared_ptr<const CompiledInputs> compiledInputs;
 };
 
 enum class TriggerKind { Webhook, Schedule };
-
-class Template;  // integration/template.hpp
 
 /// `trigger.webhook.component/trigger/inputs`: a component's trigger that
 /// sees each request first (CONTRACT §8).
@@ -120,11 +159,11 @@ struct IntegrationSpec {
       if (spec.key == key) return &spec;
     return nullptr;
   }
-  const StepSpec* step(const std::string& name) const {
-    for (const auto& spec : steps)
-      if (spec.name == name) return &spec;
-    return nullptr;
-  }
+  /// The step named `name`, at any depth (names are unique across the
+  /// whole integration), or nullptr.
+  const StepSpec* step(const std::string& name) const { return findStep(steps, name); }
+  /// The loop step that `name` runs inside, or nullptr when it is not inside one.
+  const StepSpec* enclosingLoop(const std::string& name) const { return findLoop(steps, name, nullptr); }
   /// The YAML declaration of the instance named `name`, or nullptr
   /// (instances created through the API have none). Constant time once
   /// indexInstances() has run (IntegrationRegistry runs it), a scan before:
@@ -145,7 +184,34 @@ struct IntegrationSpec {
   }
 
  private:
+  static const StepSpec* findStep(const std::vector<StepSpec>& list, const std::string& name);
+  static const StepSpec* findLoop(const std::vector<StepSpec>& list, const std::string& name, const StepSpec* loop);
   std::unordered_map<std::string, std::size_t> instanceIndex_;  ///< name -> position in `instances`
 };
+
+}  // namespace plexus::core
+
+namespace plexus::core {
+
+inline const StepSpec* IntegrationSpec::findStep(const std::vector<StepSpec>& list, const std::string& name) {
+  for (const StepSpec& spec : list) {
+    if (spec.name == name) return &spec;
+    for (const BranchCase& branch : spec.branches)
+      if (const StepSpec* found = findStep(branch.steps, name)) return found;
+    if (const StepSpec* found = findStep(spec.loop.steps, name)) return found;
+  }
+  return nullptr;
+}
+
+inline const StepSpec* IntegrationSpec::findLoop(const std::vector<StepSpec>& list, const std::string& name,
+                                                 const StepSpec* loop) {
+  for (const StepSpec& spec : list) {
+    if (spec.name == name) return loop;
+    for (const BranchCase& branch : spec.branches)
+      if (const StepSpec* found = findLoop(branch.steps, name, loop)) return found;
+    if (const StepSpec* found = findLoop(spec.loop.steps, name, &spec)) return found;
+  }
+  return nullptr;
+}
 
 }  // namespace plexus::core

@@ -1,5 +1,7 @@
 #include "server/api_handler.hpp"
 
+#include <charconv>
+
 #include <Poco/NumberParser.h>
 #include <Poco/StringTokenizer.h>
 #include <Poco/URI.h>
@@ -73,6 +75,9 @@ plexus::Json describeExecution(const ExecutionRecord& execution) {
                          {"action", step.action},       {"status", toString(step.status)},
                          {"startedAt", formatIsoMs(step.startedAt)}, {"endedAt", optionalTime(step.endedAt)}};
     if (step.error) item["error"] = *step.error;
+    if (step.attempts != 1) item["attempts"] = step.attempts;
+    if (step.iteration >= 0) item["iteration"] = step.iteration;
+    if (!step.parent.empty()) item["parent"] = step.parent;
     out["steps"].push_back(std::move(item));
   }
   out["logs"] = plexus::Json::array();
@@ -141,7 +146,7 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
   if (is({"api", "executions", "*"}) && method == "GET") return getExecution(path[2], response);
   if (is({"api", "executions", "*", "cancel"}) && method == "POST") return cancelExecution(path[2], response);
   if (is({"api", "executions", "*", "steps", "*", "result"}) && method == "GET")
-    return getStepResult(path[2], path[4], response);
+    return getStepResult(path[2], path[4], request, response);
   if (path.size() >= 2 && path[1] == "instances") return instances(method, path, request, response);
   if (is({"api", "integrations"}) && method == "GET") return listIntegrations(response);
   if (is({"api", "components"}) && method == "GET") return listComponents(response);
@@ -200,10 +205,40 @@ void ApiHandler::cancelExecution(const std::string& id, HttpResponse& response) 
   throw RequestError(404, "no execution '" + id + "'");
 }
 
-void ApiHandler::getStepResult(const std::string& id, const std::string& step, HttpResponse& response) {
-  auto result = runtime_.store().stepResult(id, step);
-  if (!result) throw RequestError(404, "execution '" + id + "' has no result for step '" + step + "'");
-  sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
+void ApiHandler::getStepResult(const std::string& id, const std::string& step, const HttpRequest& request,
+                               HttpResponse& response) {
+  std::optional<int> iteration;
+  for (const auto& [name, value] : Poco::URI(request.target).getQueryParameters()) {
+    if (name != "iteration") throw RequestError(400, "unknown query parameter '" + name + "' (iteration)");
+    int parsed = -1;
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (error != std::errc() || end != value.data() + value.size() || parsed < 0)
+      throw RequestError(400, "iteration must be a whole number from 0, the iteration of a step inside a loop");
+    iteration = parsed;
+  }
+  std::string missing = "execution '" + id + "' has no result for step '" + step + "'";
+  if (iteration) {
+    auto result = runtime_.store().stepResult(id, step, *iteration);
+    if (!result) throw RequestError(404, missing + " at iteration " + std::to_string(*iteration));
+    return sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
+  }
+  auto records = runtime_.store().stepIterations(id, step);
+  if (records.size() == 1 && records.front().first == -1) {  // a step outside loops
+    if (!records.front().second) throw RequestError(404, missing);
+    return sendStoredResult(response, *records.front().second, runtime_.settings().maxResponseBytes);
+  }
+  if (records.empty()) throw RequestError(404, missing);
+  // A step inside a loop, without ?iteration: the array of every
+  // iteration's result (null for one that has none), in order.
+  StoredResult all;
+  all.data = plexus::Json::array();
+  for (auto& [index, result] : records) {
+    if (result && result->isStatus)
+      throw RequestError(409, "step '" + step + "' returned a status result at iteration " + std::to_string(index) +
+                                  "; ask for it with ?iteration=" + std::to_string(index));
+    all.data.push_back(result ? std::move(result->data) : plexus::Json());
+  }
+  sendStoredResult(response, all, runtime_.settings().maxResponseBytes);
 }
 
 void ApiHandler::getFinalResult(const std::string& id, HttpResponse& response) {
@@ -219,8 +254,7 @@ void ApiHandler::getFinalResult(const std::string& id, HttpResponse& response) {
   if (execution->status != ExecutionStatus::Succeeded)
     throw RequestError(409, "execution '" + id + "' has not ended yet (status " +
                                 std::string(toString(execution->status)) + ")");
-  auto result = execution->steps.empty() ? std::nullopt
-                                         : runtime_.store().stepResult(id, execution->steps.back().name);
+  auto result = runtime_.store().finalResult(id);
   if (!result) throw RequestError(404, "execution '" + id + "' has no result");
   sendStoredResult(response, *result, runtime_.settings().maxResponseBytes);
 }

@@ -21,7 +21,8 @@ class ApiHandler {
   void listExecutions(const HttpRequest& request, HttpResponse& response);
   void getExecution(const std::string& id, HttpResponse& response);
   void cancelExecution(const std::string& id, HttpResponse& response);
-  void getStepResult(const std::string& id, const std::string& step, HttpResponse& response);
+  void getStepResult(const std::string& id, const std::string& step, const HttpRequest& request,
+                     HttpResponse& response);
   void getFinalResult(const std::string& id, HttpResponse& response);
   void instances(const std::string& method, const std::vector<std::string>& path,
                  const HttpRequest& request, HttpResponse& response);

@@ -159,9 +159,41 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 )sql";
 
+// Version 6: flow control (CONTRACT §9). A step inside a loop runs once per
+// iteration, so a step's record is keyed by (execution, name, iteration),
+// -1 outside loops; `parent` names the branch or loop a step runs in (NULL
+// at the top level, whose last step holds the execution's result);
+// `attempts` counts a step's tries (retry). SQLite cannot change a UNIQUE
+// constraint in place: the table is rebuilt, its rows and seq kept.
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE steps_v6 (
+  seq          INTEGER PRIMARY KEY,   -- order the steps started in
+  execution_id TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  iteration    INTEGER NOT NULL DEFAULT -1,
+  parent       TEXT,
+  component    TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  started_at   INTEGER NOT NULL,
+  ended_at     INTEGER,
+  error        TEXT,
+  attempts     INTEGER NOT NULL DEFAULT 1,
+  result_kind  TEXT,                  -- NULL (none yet), 'data' or 'status'
+  result       TEXT,
+  UNIQUE (execution_id, name, iteration)
+);
+INSERT INTO steps_v6 (seq, execution_id, name, component, action, status, started_at, ended_at, error,
+                      result_kind, result)
+  SELECT seq, execution_id, name, component, action, status, started_at, ended_at, error, result_kind, result
+  FROM steps;
+DROP TABLE steps;
+ALTER TABLE steps_v6 RENAME TO steps;
+)sql";
+
 /// Migration N takes a database at version N-1 to version N; index 0 is
 /// the empty database. Append here, never edit a released entry.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
 

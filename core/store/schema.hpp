@@ -7,7 +7,7 @@
 namespace plexus::core {
 
 /// The schema version this build writes.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 /// Creates the tables in an empty database, or migrates an older one, in
 /// one transaction. Throws StoreError when the file was written by a newer

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <system_error>
+#include <tuple>
 
 #include "store/data_folder.hpp"
 #include "store/group_commit.hpp"
@@ -210,6 +211,8 @@ ExecutionRecord readExecution(const Statement& row) {
   return execution;
 }
 
+/// Columns: name, component, action, status, started_at, ended_at, error,
+/// iteration, parent, attempts.
 StepRecord readStep(const Statement& row) {
   StepRecord step;
   step.name = row.text(0);
@@ -222,6 +225,9 @@ StepRecord readStep(const Statement& row) {
   step.startedAt = row.time(4);
   step.endedAt = row.optionalTime(5);
   step.error = row.optionalText(6);
+  step.iteration = static_cast<int>(row.integer(7));
+  step.parent = row.optionalText(8).value_or("");
+  step.attempts = static_cast<int>(row.integer(9));
   return step;
 }
 
@@ -589,12 +595,12 @@ namespace {
 void upsertStep(Connection& db, const std::string& executionId, const StepRecord& step,
                 const char* resultKind, const std::string* result) {
   auto upsert = db.prepare(
-      "INSERT INTO steps (execution_id, name, component, action, status, started_at, ended_at, error, "
-      "result_kind, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-      "ON CONFLICT (execution_id, name) DO UPDATE SET component = excluded.component, "
+      "INSERT INTO steps (execution_id, name, iteration, parent, component, action, status, started_at, ended_at, "
+      "error, attempts, result_kind, result) VALUES (?1, ?2, ?11, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?13, ?9, ?10) "
+      "ON CONFLICT (execution_id, name, iteration) DO UPDATE SET component = excluded.component, "
       "action = excluded.action, status = excluded.status, started_at = excluded.started_at, "
-      "ended_at = excluded.ended_at, error = excluded.error, result_kind = excluded.result_kind, "
-      "result = excluded.result");
+      "ended_at = excluded.ended_at, error = excluded.error, attempts = excluded.attempts, "
+      "result_kind = excluded.result_kind, result = excluded.result");
   upsert->bind(1, executionId);
   upsert->bind(2, step.name);
   upsert->bind(3, step.component);
@@ -605,6 +611,9 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
   upsert->bind(8, step.error);
   if (resultKind) upsert->bind(9, resultKind); else upsert->bindNull(9);
   if (result) upsert->bind(10, *result); else upsert->bindNull(10);
+  upsert->bind(11, static_cast<std::int64_t>(step.iteration));
+  if (step.parent.empty()) upsert->bindNull(12); else upsert->bind(12, step.parent);
+  upsert->bind(13, static_cast<std::int64_t>(step.attempts));
   upsert->run();
 }
 
@@ -733,15 +742,17 @@ void SqliteStore::finishExecutionLater(const std::string& executionId, Execution
 }
 
 void SqliteStore::suspendExecutionLater(const std::string& executionId, const StepRecord& step,
-                                        const StoredResult& result, TimePoint wakeAt, Done whenDone) {
+                                        const std::optional<StoredResult>& result, TimePoint wakeAt,
+                                        Done whenDone) {
   writing(*health_, "suspendExecution", executionId + "/" + step.name, [&] {
-    std::string encoded = encodeResult(result);  // on the caller's thread, as recordStepFinished
-    const char* kind = result.isStatus ? "status" : "data";
+    std::string encoded = result ? encodeResult(*result) : std::string();  // on the caller's thread
+    const char* kind = !result ? nullptr : result->isStatus ? "status" : "data";
+    bool hasResult = result.has_value();
     writer_->post(
-        [this, executionId, step, kind, encoded = std::move(encoded), wakeAt](Connection& db) {
+        [this, executionId, step, kind, hasResult, encoded = std::move(encoded), wakeAt](Connection& db) {
           if (auto failure = takeProgressFailure(executionId))
             throw StoreError("part of its progress could not be recorded (" + *failure + ")");
-          upsertStep(db, executionId, step, kind, &encoded);
+          upsertStep(db, executionId, step, kind, hasResult ? &encoded : nullptr);
           auto update = db.prepare("UPDATE executions SET status = 'waiting' WHERE id = ?1");
           update->bind(1, executionId);
           update->run();
@@ -823,8 +834,8 @@ std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
     }
     {
       auto steps = db->prepare(
-          "SELECT name, component, action, status, started_at, ended_at, error FROM steps "
-          "WHERE execution_id = ?1 ORDER BY seq");
+          "SELECT name, component, action, status, started_at, ended_at, error, iteration, parent, attempts "
+          "FROM steps WHERE execution_id = ?1 ORDER BY seq");
       steps->bind(1, id);
       while (steps->step()) execution.steps.push_back(readStep(*steps));
     }
@@ -893,15 +904,58 @@ std::optional<NewExecution> SqliteStore::executionToRun(const std::string& execu
   });
 }
 
-std::optional<StoredResult> SqliteStore::stepResult(const std::string& executionId, const std::string& stepName) {
+std::optional<StoredResult> SqliteStore::stepResult(const std::string& executionId, const std::string& stepName,
+                                                    int iteration) {
   return reading(*health_, "stepResult", executionId + "/" + stepName, [&]() -> std::optional<StoredResult> {
     std::string kind;
     std::string text;
     {
       auto db = readers_->acquire();
-      auto query = db->prepare("SELECT result_kind, result FROM steps WHERE execution_id = ?1 AND name = ?2");
+      auto query = db->prepare(
+          "SELECT result_kind, result FROM steps WHERE execution_id = ?1 AND name = ?2 AND iteration = ?3");
       query->bind(1, executionId);
       query->bind(2, stepName);
+      query->bind(3, static_cast<std::int64_t>(iteration));
+      if (!query->step() || query->isNull(0)) return std::nullopt;
+      kind = query->text(0);
+      text = query->text(1);
+    }
+    return decodeResult(kind, text);
+  });
+}
+
+std::vector<std::pair<int, std::optional<StoredResult>>> SqliteStore::stepIterations(const std::string& executionId,
+                                                                                     const std::string& stepName) {
+  return reading(*health_, "stepIterations", executionId + "/" + stepName, [&] {
+    std::vector<std::tuple<int, std::optional<std::string>, std::string>> rows;
+    {
+      auto db = readers_->acquire();
+      auto query = db->prepare(
+          "SELECT iteration, result_kind, result FROM steps WHERE execution_id = ?1 AND name = ?2 "
+          "ORDER BY iteration");
+      query->bind(1, executionId);
+      query->bind(2, stepName);
+      while (query->step())
+        rows.emplace_back(static_cast<int>(query->integer(0)), query->optionalText(1),
+                          query->isNull(2) ? std::string() : query->text(2));
+    }
+    std::vector<std::pair<int, std::optional<StoredResult>>> out;
+    for (auto& [iteration, kind, text] : rows)
+      out.emplace_back(iteration, kind ? std::optional<StoredResult>(decodeResult(*kind, text)) : std::nullopt);
+    return out;
+  });
+}
+
+std::optional<StoredResult> SqliteStore::finalResult(const std::string& executionId) {
+  return reading(*health_, "finalResult", executionId, [&]() -> std::optional<StoredResult> {
+    std::string kind;
+    std::string text;
+    {
+      auto db = readers_->acquire();
+      auto query = db->prepare(
+          "SELECT result_kind, result FROM steps WHERE execution_id = ?1 AND parent IS NULL "
+          "ORDER BY seq DESC LIMIT 1");
+      query->bind(1, executionId);
       if (!query->step() || query->isNull(0)) return std::nullopt;
       kind = query->text(0);
       text = query->text(1);
@@ -913,33 +967,44 @@ std::optional<StoredResult> SqliteStore::stepResult(const std::string& execution
 std::vector<RecordedStep> SqliteStore::recordedSteps(const std::string& executionId) {
   return reading(*health_, "recordedSteps", executionId, [&] {
     struct Row {
-      std::string name, status, kind, text;
+      std::string name, status;
+      std::optional<std::string> kind, error;
+      std::string text;
       std::optional<TimePoint> wakeAt;
       TimePoint startedAt;
+      int iteration, attempts;
     };
     std::vector<Row> rows;
     {
       auto db = readers_->acquire();
       ReadTransaction snapshot(*db);
       auto query = db->prepare(
-          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at, s.started_at FROM steps s "
+          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at, s.started_at, s.iteration, s.attempts, "
+          "s.error FROM steps s "
           "LEFT JOIN wakeups w ON w.execution_id = s.execution_id AND s.status = 'waiting' "
-          "WHERE s.execution_id = ?1 AND s.status IN ('succeeded', 'waiting') AND s.result_kind IS NOT NULL "
+          "WHERE s.execution_id = ?1 AND s.status IN ('succeeded', 'waiting', 'failed') "
           "ORDER BY s.seq");
       query->bind(1, executionId);
       while (query->step())
-        rows.push_back(Row{query->text(0), query->text(1), query->text(2), query->text(3), query->optionalTime(4),
-                           query->time(5)});
+        rows.push_back(Row{query->text(0), query->text(1), query->optionalText(2), query->optionalText(8),
+                           query->isNull(3) ? std::string() : query->text(3), query->optionalTime(4),
+                           query->time(5), static_cast<int>(query->integer(6)), static_cast<int>(query->integer(7))});
     }
     // Decoded outside the snapshot: results may read blob files.
     std::vector<RecordedStep> steps;
     for (Row& row : rows) {
       RecordedStep step;
       step.name = std::move(row.name);
-      step.status = row.status == "waiting" ? StepStatus::Waiting : StepStatus::Succeeded;
-      step.result = decodeResult(row.kind, row.text);
+      step.iteration = row.iteration;
+      step.status = row.status == "waiting" ? StepStatus::Waiting
+                    : row.status == "failed" ? StepStatus::Failed
+                                             : StepStatus::Succeeded;
+      if (step.status == StepStatus::Succeeded && !row.kind) continue;  // a branch or loop is not over until its end
+      if (row.kind) step.result = decodeResult(*row.kind, row.text);
+      step.error = std::move(row.error);
       step.wakeAt = row.wakeAt;
       step.startedAt = row.startedAt;
+      step.attempts = row.attempts;
       steps.push_back(std::move(step));
     }
     return steps;

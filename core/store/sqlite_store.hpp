@@ -109,7 +109,8 @@ class SqliteStore final : public Store {
   void finishExecutionLater(const std::string& executionId, ExecutionStatus status, TimePoint endedAt,
                             const std::optional<std::string>& error, const std::optional<std::string>& errorStep,
                             Done whenDone) override;
-  void suspendExecutionLater(const std::string& executionId, const StepRecord& step, const StoredResult& result,
+  void suspendExecutionLater(const std::string& executionId, const StepRecord& step,
+                             const std::optional<StoredResult>& result,
                              TimePoint wakeAt, Done whenDone) override;
   void resumeExecution(const std::string& executionId) override;
   void startWhenDue(const std::string& executionId, TimePoint startedAt) override;
@@ -119,8 +120,11 @@ class SqliteStore final : public Store {
   std::optional<ExecutionRecord> execution(const std::string& id) override;
   std::vector<ExecutionRecord> executions(const ExecutionQuery& query) override;
   std::optional<NewExecution> executionToRun(const std::string& executionId) override;
-  std::optional<StoredResult> stepResult(const std::string& executionId,
-                                         const std::string& stepName) override;
+  std::optional<StoredResult> stepResult(const std::string& executionId, const std::string& stepName,
+                                         int iteration = -1) override;
+  std::vector<std::pair<int, std::optional<StoredResult>>> stepIterations(const std::string& executionId,
+                                                                          const std::string& stepName) override;
+  std::optional<StoredResult> finalResult(const std::string& executionId) override;
   std::vector<RecordedStep> recordedSteps(const std::string& executionId) override;
   std::vector<std::string> unfinishedExecutions() override;
   LastStop lastStop() const override;

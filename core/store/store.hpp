@@ -119,19 +119,23 @@ const char* toString(ExecutionStatus status);          ///< "queued", "running",
 std::optional<ExecutionStatus> executionStatusFromString(const std::string& text);
 
 /// Waiting: the step has its result, but the execution waits (its delay)
-/// before it counts.
+/// before it counts; or, with no result, it waits for its next attempt
+/// (retry).
 enum class StepStatus { Running, Waiting, Succeeded, Failed };
 const char* toString(StepStatus status);            ///< "running", "waiting", "succeeded", "failed".
 std::optional<StepStatus> stepStatusFromString(const std::string& text);
 
 struct StepRecord {
   std::string name;
-  std::string component;
-  std::string action;
+  std::string component;  ///< "" for a branch or a loop.
+  std::string action;     ///< "branch" or "loop" for those.
   StepStatus status = StepStatus::Running;
   TimePoint startedAt{};
   std::optional<TimePoint> endedAt;
   std::optional<std::string> error;
+  int iteration = -1;     ///< Inside a loop: which iteration (from 0); -1 outside loops.
+  std::string parent;     ///< The branch or loop it runs in; "" at the top level.
+  int attempts = 1;       ///< Tries so far (retry).
 };
 
 struct LogRecord {
@@ -172,10 +176,16 @@ struct ExecutionRecord {
 /// `wakeAt` has passed (nullopt: it has already).
 struct RecordedStep {
   std::string name;
+  int iteration = -1;
+  /// Succeeded; Waiting (with a result: a delay; without: a retry's wait);
+  /// Failed (a step that failed with onError: continue, or before its
+  /// execution ended).
   StepStatus status = StepStatus::Succeeded;
-  StoredResult result;
+  std::optional<StoredResult> result;
+  std::optional<std::string> error;
   std::optional<TimePoint> wakeAt;
   TimePoint startedAt{};
+  int attempts = 1;
 };
 
 /// A webhook's idempotency key, recorded with the execution it started
@@ -285,12 +295,14 @@ class Store : public FireLedger {
                                     const std::optional<std::string>& error,
                                     const std::optional<std::string>& errorStep, Done whenDone) = 0;
   /// Suspends a running execution: `step` becomes waiting with `result`
-  /// (the result it has once the wait is over), the execution waiting, and
+  /// (the result it has once the wait is over; none when it waits for its
+  /// next attempt), the execution waiting, and
   /// a wake-up at `wakeAt` is recorded, all in one transaction. Does not
   /// wait: `whenDone` is called as for finishExecutionLater (arm the timer
   /// then: a wake-up before the commit would read the execution as running).
   virtual void suspendExecutionLater(const std::string& executionId, const StepRecord& step,
-                                     const StoredResult& result, TimePoint wakeAt, Done whenDone) = 0;
+                                     const std::optional<StoredResult>& result, TimePoint wakeAt,
+                                     Done whenDone) = 0;
   /// A progress write: the waiting execution runs again (its wake-up goes).
   /// Unlike markRunning, it does not count an attempt.
   virtual void resumeExecution(const std::string& executionId) = 0;
@@ -309,10 +321,18 @@ class Store : public FireLedger {
   /// The execution as createExecution was given it, trigger results
   /// included: what running it needs, in one read (no steps or logs).
   virtual std::optional<NewExecution> executionToRun(const std::string& executionId) = 0;
-  virtual std::optional<StoredResult> stepResult(const std::string& executionId,
-                                                 const std::string& stepName) = 0;
-  /// The execution's succeeded and waiting steps with their results, in the
-  /// order they ran: what resuming it puts in scope.
+  /// The result of a step (of one iteration, for a step in a loop; -1: a
+  /// step outside loops), or nullopt.
+  virtual std::optional<StoredResult> stepResult(const std::string& executionId, const std::string& stepName,
+                                                 int iteration = -1) = 0;
+  /// Each recorded iteration of a step inside a loop, by iteration, with
+  /// its result if it has one (a step outside loops: its one record, -1).
+  virtual std::vector<std::pair<int, std::optional<StoredResult>>> stepIterations(const std::string& executionId,
+                                                                                  const std::string& stepName) = 0;
+  /// The result of the execution: its last top-level step's, or nullopt.
+  virtual std::optional<StoredResult> finalResult(const std::string& executionId) = 0;
+  /// The execution's succeeded, waiting and failed steps with their
+  /// results, in the order they started: what resuming it puts in scope.
   virtual std::vector<RecordedStep> recordedSteps(const std::string& executionId) = 0;
   /// Ids of executions that are queued or running, oldest first (waiting
   /// ones are not: they resume by their wake-up).

@@ -52,7 +52,8 @@ class FailingEnds final : public Store {
                        const std::optional<std::string>& step) override {
     real_.finishExecution(id, s, t, e, step);
   }
-  void suspendExecutionLater(const std::string& id, const StepRecord& s, const StoredResult& r, TimePoint at,
+  void suspendExecutionLater(const std::string& id, const StepRecord& s, const std::optional<StoredResult>& r,
+                             TimePoint at,
                              Done whenDone) override {
     real_.suspendExecutionLater(id, s, r, at, std::move(whenDone));
   }
@@ -64,8 +65,13 @@ class FailingEnds final : public Store {
   std::optional<ExecutionRecord> execution(const std::string& id) override { return real_.execution(id); }
   std::vector<ExecutionRecord> executions(const ExecutionQuery& q) override { return real_.executions(q); }
   std::optional<NewExecution> executionToRun(const std::string& id) override { return real_.executionToRun(id); }
-  std::optional<StoredResult> stepResult(const std::string& id, const std::string& s) override {
-    return real_.stepResult(id, s);
+  std::vector<std::pair<int, std::optional<StoredResult>>> stepIterations(const std::string& id,
+                                                                          const std::string& s) override {
+    return real_.stepIterations(id, s);
+  }
+  std::optional<StoredResult> finalResult(const std::string& id) override { return real_.finalResult(id); }
+  std::optional<StoredResult> stepResult(const std::string& id, const std::string& s, int iteration) override {
+    return real_.stepResult(id, s, iteration);
   }
   std::vector<std::string> unfinishedExecutions() override { return real_.unfinishedExecutions(); }
   std::optional<IdempotencyKeyRecord> idempotencyKey(const std::string& i, const std::string& k, TimePoint t) override {

@@ -265,7 +265,7 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
        "f.yaml:5:5: missing required key 'name' in step 1"},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n  - name: a\n"
                "    component: json\n    action: value\n",
-       "f.yaml:8:11: step name 'a' is used twice (first at line 5); step names must be unique"},
+       "f.yaml:8:11: step name 'a' is used twice (first at line 5); step names must be unique across the integration, nested steps too"},
       {kHead + "steps:\n  - name: look up\n    component: json\n    action: value\n",
        "f.yaml:5:11: step name 'look up' may only hold letters, digits, '_' and '-', starting with a "
        "letter or '_' (later steps refer to it as steps.NAME.results)"},
@@ -300,8 +300,9 @@ TEST_CASE("Broken documents are refused with the exact message and position", "[
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: \"{{ steps.b.results }}\"\n"
                "  - name: b\n    component: json\n    action: value\n",
-       "f.yaml:9:18: input 'value': reference 'steps.b.results': step 'b' runs after this one; a step "
-       "can only use the results of the steps before it"},
+       "f.yaml:9:18: input 'value': reference 'steps.b.results': step 'b' does not run before this one; a step "
+       "can only use the results of the steps before it (in a branch or a loop, also those before the branch or "
+       "loop)"},
       {kHead + "steps:\n  - name: a\n    component: json\n    action: value\n    inputs:\n"
                "      value: \"x {{ steps.a.results }}\"\n",
        "f.yaml:9:20: input 'value': reference 'steps.a.results': a step cannot use its own results"},
@@ -589,4 +590,110 @@ TEST_CASE("Damaged documents give errors, never exceptions", "[loader][errors]")
       CHECK(error.mark.column >= 1);
     }
   }
+}
+
+namespace {
+
+/// kHead + `steps` (YAML from "steps:" on).
+std::string flowErrors(const std::string& steps) { return errorsOf(kHead + steps); }
+
+}  // namespace
+
+TEST_CASE("Flow control keys load into the step tree", "[loader][flow]") {
+  IntegrationSpec spec = load(kHead +
+                              "steps:\n"
+                              "  - name: fetch\n    component: json\n    action: value\n    timeoutMs: 5000\n"
+                              "    retry: { maxAttempts: 4, delayMs: 250, backoff: exponential, maxDelayMs: 2000, "
+                              "jitter: true }\n    onError: continue\n"
+                              "  - name: route\n    branch:\n"
+                              "      - when: \"{{ steps.fetch.error != null }}\"\n"
+                              "        steps: [{ name: complain, component: json, action: value }]\n"
+                              "      - else:\n          - { name: fine, component: json, action: value, inputs: "
+                              "{ value: \"{{ steps.fetch.results }}\" } }\n"
+                              "  - name: each\n    loop:\n      items: \"{{ steps.fetch.results.items }}\"\n"
+                              "      steps:\n"
+                              "        - { name: one, component: json, action: value, inputs: { value: \"{{ loop.item }}\" } }\n"
+                              "        - { name: two, component: json, action: value, inputs: { value: \"{{ steps.one.results }}\" } }\n"
+                              "  - name: after\n    component: json\n    action: value\n"
+                              "    inputs: { value: \"{{ steps.each.results }} {{ steps.fine.results }}\" }\n");
+  REQUIRE(spec.steps.size() == 4);
+  const StepSpec& fetch = spec.steps[0];
+  CHECK(fetch.retry.maxAttempts == 4);
+  CHECK(fetch.retry.delayMs == 250);
+  CHECK(fetch.retry.exponential);
+  CHECK(fetch.retry.maxDelayMs == 2000);
+  CHECK(fetch.retry.jitter);
+  CHECK(fetch.onError == OnError::Continue);
+  const StepSpec& route = spec.steps[1];
+  CHECK(route.kind == StepSpec::Kind::Branch);
+  REQUIRE(route.branches.size() == 2);
+  CHECK(route.branches[0].when);
+  CHECK_FALSE(route.branches[1].when);
+  CHECK(route.branches[1].steps[0].compiledInputs);  // nested inputs are compiled too
+  const StepSpec& each = spec.steps[2];
+  CHECK(each.kind == StepSpec::Kind::Loop);
+  CHECK(each.loop.concurrency == 1);
+  CHECK(each.loop.steps.size() == 2);
+  CHECK(spec.step("two") == &each.loop.steps[1]);
+  CHECK(spec.enclosingLoop("two") == &each);
+  CHECK(spec.enclosingLoop("fine") == nullptr);
+}
+
+TEST_CASE("Flow control mistakes are refused with where and how to fix them", "[loader][flow]") {
+  const std::string action = "    component: json\n    action: value\n";
+  auto [steps, expected] = GENERATE_REF(table<std::string, std::string>({
+      {"steps:\n  - name: a\n" + action + "    retry: { maxAttempts: 0 }\n",
+       "f.yaml:8:27: 'maxAttempts' must be a whole number from 1 to 100, not 0"},
+      {"steps:\n  - name: a\n" + action + "    retry: { maxAtempts: 3 }\n",
+       "f.yaml:8:14: unknown key 'maxAtempts' in retry (did you mean 'maxAttempts'?)"},
+      {"steps:\n  - name: a\n" + action + "    retry: { backoff: linear }\n",
+       "f.yaml:8:23: 'backoff' must be fixed or exponential, not 'linear'"},
+      {"steps:\n  - name: a\n" + action + "    onError: ignore\n",
+       "f.yaml:8:14: 'onError' must be fail or continue, not 'ignore'"},
+      {"steps:\n  - name: a\n" + action + "    onEror: continue\n",
+       "f.yaml:8:5: unknown key 'onEror' in step 'a' (did you mean 'onError'?)"},
+      {"steps:\n  - name: b\n    branch:\n      - when: \"{{ 1 = 1 }}\"\n        steps: [{ name: c, component: json, "
+       "action: value }]\n",
+       "f.yaml:7:21: case 1 of branch 'b': 'when': '=' assigns nothing here; compare with '=='"},
+      {"steps:\n  - name: b\n    branch:\n      - when: true\n        steps: [{ name: c, component: json, "
+       "action: value }]\n",
+       "f.yaml:7:15: case 1 of branch 'b': 'when' must be one expression in {{ }}, e.g. \"{{ "
+       "steps.fetch.results.status >= 400 }}\", not a boolean"},
+      {"steps:\n  - name: b\n    branch:\n      - else: [{ name: c, component: json, action: value }]\n"
+       "      - when: \"{{ true }}\"\n        steps: [{ name: d, component: json, action: value }]\n",
+       "f.yaml:7:9: case 1 of branch 'b': 'else' must be the last case of the branch"},
+      {"steps:\n  - name: b\n    component: json\n    branch:\n      - else: [{ name: c, component: json, action: "
+       "value }]\n",
+       "f.yaml:6:5: step 'b' is a branch: it takes name, description and branch, not 'component' (put it on the "
+       "steps inside)"},
+      {"steps:\n  - name: l\n    loop:\n      items: \"{{ trigger.results.body }}\"\n      concurrency: 0\n"
+       "      steps: [{ name: c, component: json, action: value }]\n",
+       "f.yaml:8:20: 'concurrency' must be a whole number from 1 to 64, not 0"},
+      {"steps:\n  - name: l\n    loop:\n      steps: [{ name: c, component: json, action: value }]\n",
+       "f.yaml:7:7: missing required key 'items' in loop 'l'"},
+      {"steps:\n  - name: a\n" + action + "    inputs: { value: \"{{ loop.item }}\" }\n",
+       "f.yaml:8:26: input 'value': reference 'loop.item': loop.item and loop.index exist only in the steps of a loop"},
+      {"steps:\n  - name: l\n    loop:\n      items: \"{{ trigger.results.body }}\"\n"
+       "      steps: [{ name: c, component: json, action: value }]\n"
+       "  - name: a\n" + action + "    inputs: { value: \"{{ steps.c.results }}\" }\n",
+       "f.yaml:12:26: input 'value': reference 'steps.c.results': step 'c' runs once per iteration of loop 'l'; "
+       "after the loop, use steps.l.results (each iteration's last result)"},
+      {"steps:\n  - name: b\n    branch:\n      - when: \"{{ true }}\"\n        steps: [{ name: c, component: json, "
+       "action: value }]\n      - else: [{ name: d, component: json, action: value, inputs: { value: \"{{ "
+       "steps.c.results }}\" } }]\n",
+       "f.yaml:9:80: input 'value': reference 'steps.c.results': step 'c' does not run before this one; a step "
+       "can only use the results of the steps before it (in a branch or a loop, also those before the branch or "
+       "loop)"},
+      {"steps:\n  - name: l\n    loop:\n      items: \"{{ trigger.results.body }}\"\n      steps:\n"
+       "        - name: m\n          loop: { items: \"{{ loop.item }}\", steps: [{ name: c, component: json, "
+       "action: value }] }\n",
+       "f.yaml:10:11: loop 'm' is inside loop 'l'; loops do not nest: give the inner loop an integration of its own "
+       "and call its webhook from the outer loop"},
+      {"steps:\n  - name: a\n" + action + "  - name: b\n    branch:\n      - else: [{ name: a, component: json, "
+       "action: value }]\n",
+       "f.yaml:10:24: step name 'a' is used twice (first at line 5); step names must be unique across the "
+       "integration, nested steps too"},
+  }));
+  CAPTURE(steps);
+  CHECK(flowErrors(steps) == expected);
 }
