@@ -293,30 +293,51 @@ void Engine::runSlice(const std::shared_ptr<ExecutionControl>& control, const st
       break;
     case Slice::End::Stopped:
     case Slice::End::AwaitingHttp:
+    case Slice::End::Blocked:
       break;  // shutting down: it stays running in the store and resumes after the restart
   }
 }
 
 void Engine::awaitHttp(const std::shared_ptr<ExecutionControl>& control, Slice slice) {
-  // The step's deadline as a duration: the loop times the exchange on the
-  // real clock, the engine's deadlines are on the injected one.
-  auto deadlineIn = slice.httpDeadline == std::chrono::steady_clock::time_point::max()
-                        ? std::chrono::milliseconds::max()
-                        : std::chrono::duration_cast<std::chrono::milliseconds>(slice.httpDeadline - clock_.steadyNow());
+  // The answers come back together: a worker goes on with the execution
+  // once every exchange has ended, so its lanes never run on two threads.
+  struct Gathering {
+    std::mutex mutex;
+    std::vector<HttpAnswer> answers;
+    std::size_t left = 0;
+  };
+  auto gathering = std::make_shared<Gathering>();
+  gathering->left = slice.exchanges.size();
   std::shared_ptr<RunState> state = std::move(slice.state);
-  http_->send(
-      std::move(slice.httpRequest), deadlineIn, [control] { return control->stopReason() != StopReason::None; },
-      [this, control, state](plexus::HttpResponse response) {
-        auto answer = std::make_shared<plexus::HttpResponse>(std::move(response));
-        pool_->post([this, control, state, answer] { continueAfterHttp(control, state, std::move(*answer)); });
-      });
+  for (Slice::Exchange& exchange : slice.exchanges) {
+    // The deadline as a duration: the loop times the exchange on the real
+    // clock, the engine's deadlines are on the injected one.
+    auto deadlineIn =
+        exchange.deadline == std::chrono::steady_clock::time_point::max()
+            ? std::chrono::milliseconds::max()
+            : std::chrono::duration_cast<std::chrono::milliseconds>(exchange.deadline - clock_.steadyNow());
+    void* lane = exchange.lane;
+    http_->send(
+        std::move(exchange.request), deadlineIn, [control] { return control->stopReason() != StopReason::None; },
+        [this, control, state, gathering, lane](plexus::HttpResponse response) {
+          std::vector<HttpAnswer> all;
+          {
+            std::lock_guard<std::mutex> lock(gathering->mutex);
+            gathering->answers.push_back(HttpAnswer{lane, std::move(response)});
+            if (--gathering->left > 0) return;
+            all = std::move(gathering->answers);
+          }
+          auto answers = std::make_shared<std::vector<HttpAnswer>>(std::move(all));
+          pool_->post([this, control, state, answers] { continueAfterHttp(control, state, std::move(*answers)); });
+        });
+  }
 }
 
 void Engine::continueAfterHttp(const std::shared_ptr<ExecutionControl>& control,
-                               const std::shared_ptr<RunState>& state, plexus::HttpResponse response) {
+                               const std::shared_ptr<RunState>& state, std::vector<HttpAnswer> answers) {
   runSlice(control, [&] {
     ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
-    return runner.resume(state, std::move(response), *control);
+    return runner.resume(state, std::move(answers), *control);
   });
 }
 

@@ -58,6 +58,7 @@ class ExecutionControl;
 class HttpLoop;
 class Timers;
 class WorkerPool;
+struct HttpAnswer;
 struct RunState;
 struct Slice;
 
@@ -202,7 +203,7 @@ class Engine {
   /// on on a worker (continueAfterHttp).
   void awaitHttp(const std::shared_ptr<ExecutionControl>& control, Slice slice);
   void continueAfterHttp(const std::shared_ptr<ExecutionControl>& control, const std::shared_ptr<RunState>& state,
-                         plexus::HttpResponse response);
+                         std::vector<HttpAnswer> answers);
   /// Reads an execution back from the store and runs it; ends it failed
   /// when it cannot be read or its integration or instance is gone.
   void runStored(const std::string& executionId, const std::string& note, Start start);

@@ -107,8 +107,8 @@ std::chrono::steady_clock::time_point executionDeadline(const IntegrationSpec& i
 
 }  // namespace
 
-/// Where a run is inside the integration's steps: one frame per list being
-/// run (the top level, a branch's taken case, a loop's iteration).
+/// Where a lane is inside the integration's steps: one frame per list being
+/// run (the top level or an iteration, and a branch's taken case in it).
 struct Frame {
   const std::vector<StepSpec>* steps = nullptr;
   std::size_t next = 0;               ///< The step being run, or looked at next.
@@ -117,16 +117,45 @@ struct Frame {
   std::optional<StoredResult> last;   ///< The last result of this list so far.
 };
 
-/// The one loop being run (loops do not nest): its items and the result of
-/// each iteration so far.
+/// One line of control: the top level (the main lane), or one iteration of
+/// the loop being run. Lanes take turns on the slice's thread, so nothing
+/// here is shared between threads; a lane that waits (an HTTP answer, a
+/// delay, a retry) lets the others run.
+struct Lane {
+  std::vector<Frame> frames;
+  std::vector<StepRecord> containers;  ///< The branches open in this lane, outermost first.
+  // Its running step (valid while it runs or awaits its exchange).
+  StepRecord record;
+  std::chrono::steady_clock::time_point stepDeadline = std::chrono::steady_clock::time_point::max();
+  LoadedComponentPtr component;
+  const plexus::ActionSpec* action = nullptr;  // in *component
+  plexus::HttpContinuation then;
+  // An iteration lane's own scope: its item and index, and its steps'
+  // entries of scope.steps while another lane runs.
+  plexus::Json loopVars;
+  plexus::Json saved = plexus::Json::object();
+  // What it waits for.
+  enum class Wait { None, Http, Timer } wait = Wait::None;
+  plexus::HttpRequest request;
+  std::chrono::steady_clock::time_point httpDeadline = std::chrono::steady_clock::time_point::max();
+  TimePoint wakeAt{};
+  std::optional<StoredResult> pending;  ///< A delay's result (Timer).
+};
+
+/// The one loop being run (loops do not nest): its items, its iterations'
+/// lanes, and the result of each iteration so far.
 struct LoopProgress {
+  const StepSpec* step = nullptr;
   plexus::Json items = plexus::Json::array();
-  plexus::Json results = plexus::Json::array();
-  StepRecord record;  ///< The loop step's own record.
+  plexus::Json results = plexus::Json::array();  ///< One per item, null until its iteration ends.
+  std::size_t nextIndex = 0;                     ///< The first iteration not started.
+  std::vector<std::unique_ptr<Lane>> lanes;      ///< Started, not ended: at most step->loop.concurrency.
+  std::vector<std::string> innerNames;           ///< Every step name inside the loop.
+  StepRecord record;                             ///< The loop step's own record.
 };
 
 /// What a slice has in scope. Kept on the heap (the context points into it)
-/// and, while a step awaits its HTTP answer, held by the engine.
+/// and, while steps await their HTTP answers, held by the engine.
 struct RunState {
   RunState(Store& store, ExecutionRequest executionRequest, const ExecutionControl& control, const TimeSource& clock)
       : request(std::move(executionRequest)),
@@ -145,23 +174,20 @@ struct RunState {
   std::shared_ptr<void> prepared;  // held until the execution ends or stops
   std::unordered_map<std::string, RecordedStep> recorded;  // by recordKey()
   plexus::Json scope;
-  std::vector<Frame> frames;
+  Lane main;
   std::optional<LoopProgress> loop;
-  std::vector<StepRecord> openContainers;  // the records of the branches and the loop being run, outermost first
+  Lane* current = &main;  // the lane whose step runs
   std::size_t resumedAfter = 0;
   std::vector<LoadedComponentPtr> keepAlive;
 
-  // The running step (valid while it runs or awaits its exchange).
-  StepRecord record;
-  std::chrono::steady_clock::time_point stepDeadline = std::chrono::steady_clock::time_point::max();
-  LoadedComponentPtr component;
-  const plexus::ActionSpec* action = nullptr;  // in *component
-  plexus::HttpContinuation then;
-
-  Frame& frame() { return frames.back(); }
-  const StepSpec& step() const { return (*frames.back().steps)[frames.back().next]; }
-  int iteration() const { return frames.back().iteration; }
-  std::string parent() const { return frames.back().owner ? frames.back().owner->name : std::string(); }
+  Lane& lane() { return *current; }
+  Frame& frame() { return current->frames.back(); }
+  const StepSpec& step() const { return (*current->frames.back().steps)[current->frames.back().next]; }
+  int iteration() const { return current->frames.back().iteration; }
+  std::string parent() const {
+    const Frame& top = current->frames.back();
+    return top.owner ? top.owner->name : std::string();
+  }
 };
 
 namespace {
@@ -187,14 +213,22 @@ Slice ended(RunState& state, ExecutionStatus status, std::optional<std::string> 
   slice.outcome.errorStep = std::move(errorStep);
   slice.outcome.endedAt = clock.now();
   slice.outcome.keepAlive = std::move(state.keepAlive);
-  if (status == ExecutionStatus::Succeeded && !state.frames.empty())
-    slice.outcome.result = std::move(state.frames.front().last);
+  if (status == ExecutionStatus::Succeeded && !state.main.frames.empty())
+    slice.outcome.result = std::move(state.main.frames.front().last);
   return slice;
 }
 
 Slice stopped() {
   Slice slice;
   slice.end = Slice::End::Stopped;
+  return slice;
+}
+
+/// The marker a lane's step returns when it waits: the scheduler runs the
+/// other lanes, or hands the waits to the engine.
+Slice blocked() {
+  Slice slice;
+  slice.end = Slice::End::Blocked;
   return slice;
 }
 
@@ -209,6 +243,14 @@ std::chrono::milliseconds retryDelay(const RetrySpec& retry, int attempt) {
     wait = std::uniform_int_distribution<long long>(wait / 2, wait)(random);
   }
   return std::chrono::milliseconds(wait);
+}
+
+void collectNames(const std::vector<StepSpec>& steps, std::vector<std::string>& out) {
+  for (const StepSpec& step : steps) {
+    out.push_back(step.name);
+    for (const BranchCase& branch : step.branches) collectNames(branch.steps, out);
+    collectNames(step.loop.steps, out);
+  }
 }
 
 }  // namespace
@@ -252,7 +294,7 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
       state->recorded.insert_or_assign(std::move(key), std::move(step));
     }
   state->scope = initialScope(state->request, state->configVars, startedAt);
-  state->frames.push_back(Frame{&state->request.integration->steps, 0, nullptr, -1, std::nullopt});
+  state->main.frames.push_back(Frame{&state->request.integration->steps, 0, nullptr, -1, std::nullopt});
   return advance(state, control);
 }
 
@@ -271,22 +313,24 @@ std::optional<Slice> ExecutionRunner::stopIfAsked(RunState& run, ExecutionContro
   return std::nullopt;
 }
 
-Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
+ExecutionRunner::LaneStop ExecutionRunner::runLane(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
   RunState& run = *state;
   const IntegrationSpec& integration = *run.request.integration;
   const std::string& executionId = run.request.executionId;
+  bool isMain = run.current == &run.main;
+  auto endWith = [](Slice slice) { return LaneStop{LaneStop::Kind::Ended, std::move(slice)}; };
   for (;;) {
     Frame& frame = run.frame();
     if (frame.next >= frame.steps->size()) {
-      if (run.frames.size() == 1) return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
-      if (std::optional<Slice> slice = finishList(run, control)) return std::move(*slice);
+      if (run.lane().frames.size() == 1) return LaneStop{LaneStop::Kind::Done, {}};
+      finishBranch(run);
       continue;
     }
     const StepSpec& step = run.step();
     if (auto it = run.recorded.find(recordKey(step.name, run.iteration())); it != run.recorded.end()) {
       RecordedStep& done = it->second;
       if (done.status == StepStatus::Waiting && clock_.steadyNow() >= control.executionDeadline()) {
-        // Woken early by the execution's deadline (see wakeAt in settle).
+        // Woken early by the execution's deadline (see wakeAt in suspend).
         control.requestStop(StopReason::TimedOut, clock_.steadyNow());
         std::string message = stopMessage(StopReason::TimedOut, integration);
         StepRecord record = recordFor(run, step);
@@ -297,14 +341,30 @@ Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, Execution
         record.attempts = done.attempts;
         store_.recordStepFinished(executionId, record, std::nullopt);
         store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
-        return ended(run, ExecutionStatus::Failed, message, step.name, clock_);
+        return endWith(ended(run, ExecutionStatus::Failed, message, step.name, clock_));
+      }
+      if (done.status == StepStatus::Waiting && done.wakeAt && *done.wakeAt > clock_.now()) {
+        // Its wait is not over (another lane's ended first): it goes on waiting.
+        Lane& lane = run.lane();
+        lane.record = recordFor(run, step);
+        lane.record.startedAt = done.startedAt;
+        lane.record.attempts = done.attempts;
+        lane.record.status = StepStatus::Waiting;
+        lane.record.wakeAt = done.wakeAt;
+        lane.pending = done.result;
+        lane.wakeAt = *done.wakeAt;
+        lane.wait = Lane::Wait::Timer;
+        return LaneStop{LaneStop::Kind::Blocked, {}};
       }
       if (done.status == StepStatus::Waiting && !done.result) {
         // A retry's wait is over: the step runs again, as its next attempt.
-        run.record = recordFor(run, step);
-        run.record.attempts = done.attempts + 1;
+        run.lane().record = recordFor(run, step);
+        run.lane().record.attempts = done.attempts + 1;
         run.recorded.erase(it);
-        if (std::optional<Slice> slice = runAction(state, control)) return std::move(*slice);
+        if (std::optional<Slice> slice = runAction(state, control)) {
+          if (slice->end == Slice::End::Blocked) return LaneStop{LaneStop::Kind::Blocked, {}};
+          return endWith(std::move(*slice));
+        }
         ++run.frame().next;
         continue;
       }
@@ -312,7 +372,8 @@ Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, Execution
         // It failed before a restart: with onError: continue the run went
         // on after it; otherwise the execution fails with its error.
         std::string error = done.error.value_or("failed");
-        if (step.onError != OnError::Continue) return ended(run, ExecutionStatus::Failed, error, step.name, clock_);
+        if (step.onError != OnError::Continue)
+          return endWith(ended(run, ExecutionStatus::Failed, error, step.name, clock_));
         ++run.resumedAfter;
         run.scope["steps"][step.name] = {{"results", nullptr}, {"error", error}};
         frame.last = StoredResult{};
@@ -333,7 +394,8 @@ Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, Execution
       }
       run.scope["steps"][step.name]["results"] = resultAsJson(*done.result);
       frame.last = std::move(done.result);
-      if (frame.last->isStatus) return endWithStatus(run);
+      run.recorded.erase(it);
+      if (frame.last->isStatus) return endWith(endWithStatus(run));
       ++frame.next;
       continue;
     }
@@ -345,19 +407,154 @@ Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, Execution
                                      "not computed again"});
       run.resumedAfter = 0;
     }
-    if (std::optional<Slice> slice = stopIfAsked(run, control)) return std::move(*slice);
+    if (std::optional<Slice> slice = stopIfAsked(run, control)) return endWith(std::move(*slice));
 
     if (step.kind == StepSpec::Kind::Branch) {
-      if (std::optional<Slice> slice = enterBranch(run)) return std::move(*slice);
+      if (std::optional<Slice> slice = enterBranch(run)) return endWith(std::move(*slice));
       continue;
     }
-    if (step.kind == StepSpec::Kind::Loop) {
-      if (std::optional<Slice> slice = enterLoop(run)) return std::move(*slice);
-      continue;
+    if (step.kind == StepSpec::Kind::Loop && isMain) {
+      if (std::optional<Slice> slice = enterLoop(run)) return endWith(std::move(*slice));
+      if (run.loop) return LaneStop{LaneStop::Kind::AtLoop, {}};
+      continue;  // an empty loop ended at once
     }
-    run.record = recordFor(run, step);
-    if (std::optional<Slice> slice = runAction(state, control)) return std::move(*slice);
+    run.lane().record = recordFor(run, step);
+    if (std::optional<Slice> slice = runAction(state, control)) {
+      if (slice->end == Slice::End::Blocked) return LaneStop{LaneStop::Kind::Blocked, {}};
+      return endWith(std::move(*slice));
+    }
     ++run.frame().next;
+  }
+}
+
+Slice ExecutionRunner::advance(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
+  RunState& run = *state;
+  for (;;) {
+    if (run.loop) {
+      if (std::optional<Slice> slice = driveLoop(state, control)) return std::move(*slice);
+      continue;  // the loop ended; the main lane goes on after it
+    }
+    run.current = &run.main;
+    if (run.main.wait != Lane::Wait::None) return handOverWaits(state);  // its step asked for another exchange
+    LaneStop stop = runLane(state, control);
+    switch (stop.kind) {
+      case LaneStop::Kind::Ended: return std::move(stop.slice);
+      case LaneStop::Kind::Done: return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
+      case LaneStop::Kind::AtLoop: continue;
+      case LaneStop::Kind::Blocked: return handOverWaits(state);
+    }
+  }
+}
+
+void ExecutionRunner::activate(RunState& run, Lane& lane) {
+  run.current = &lane;
+  if (&lane == &run.main) return;
+  plexus::Json& steps = run.scope["steps"];
+  for (auto& [name, entry] : lane.saved.items()) steps[name] = std::move(entry);
+  lane.saved = plexus::Json::object();
+  run.scope["loop"] = lane.loopVars;
+}
+
+void ExecutionRunner::deactivate(RunState& run, Lane& lane) {
+  run.current = &run.main;
+  if (&lane == &run.main) return;
+  plexus::Json& steps = run.scope["steps"];
+  for (const std::string& name : run.loop->innerNames) {
+    auto it = steps.find(name);
+    if (it == steps.end()) continue;
+    lane.saved[name] = std::move(*it);
+    steps.erase(it);
+  }
+  run.scope.erase("loop");
+}
+
+std::optional<Slice> ExecutionRunner::driveLoop(const std::shared_ptr<RunState>& state, ExecutionControl& control) {
+  RunState& run = *state;
+  LoopProgress& loop = *run.loop;
+  const auto concurrency = static_cast<std::size_t>(loop.step->loop.concurrency);
+  for (;;) {
+    while (loop.lanes.size() < concurrency && loop.nextIndex < loop.items.size()) {
+      auto lane = std::make_unique<Lane>();
+      int index = static_cast<int>(loop.nextIndex++);
+      lane->frames.push_back(Frame{&loop.step->loop.steps, 0, loop.step, index, std::nullopt});
+      lane->loopVars = {{"item", loop.items[static_cast<std::size_t>(index)]}, {"index", index}};
+      loop.lanes.push_back(std::move(lane));
+    }
+    if (loop.lanes.empty()) {
+      finishLoop(run);
+      return std::nullopt;
+    }
+    bool ranOne = false;
+    for (std::size_t i = 0; i < loop.lanes.size();) {
+      Lane& lane = *loop.lanes[i];
+      if (lane.wait == Lane::Wait::Timer && clock_.now() >= lane.wakeAt) lane.wait = Lane::Wait::None;
+      if (lane.wait != Lane::Wait::None) {
+        ++i;
+        continue;
+      }
+      activate(run, lane);
+      LaneStop stop = runLane(state, control);
+      deactivate(run, lane);
+      ranOne = true;
+      if (stop.kind == LaneStop::Kind::Ended) {
+        abandonLanes(run, lane);
+        return std::move(stop.slice);
+      }
+      if (stop.kind == LaneStop::Kind::Done) {
+        std::size_t index = static_cast<std::size_t>(lane.frames.front().iteration);
+        const std::optional<StoredResult>& last = lane.frames.front().last;
+        loop.results[index] = last ? last->data : plexus::Json();
+        loop.lanes.erase(loop.lanes.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      ++i;  // Blocked
+    }
+    if (!ranOne) return handOverWaits(state);
+  }
+}
+
+Slice ExecutionRunner::handOverWaits(const std::shared_ptr<RunState>& state) {
+  RunState& run = *state;
+  std::vector<Lane*> waiting;
+  if (run.loop) {
+    for (auto& lane : run.loop->lanes) waiting.push_back(lane.get());
+  } else {
+    waiting.push_back(&run.main);
+  }
+  Slice slice;
+  for (Lane* lane : waiting)
+    if (lane->wait == Lane::Wait::Http)
+      slice.exchanges.push_back(Slice::Exchange{lane, std::move(lane->request), lane->httpDeadline});
+  if (!slice.exchanges.empty()) {
+    slice.end = Slice::End::AwaitingHttp;
+    slice.state = state;
+    return slice;
+  }
+  // Only timers: the execution waits, holding no thread, until the first.
+  Lane* first = nullptr;
+  for (Lane* lane : waiting)
+    if (lane->wait == Lane::Wait::Timer && (!first || lane->wakeAt < first->wakeAt)) first = lane;
+  slice.end = Slice::End::Suspended;
+  slice.waitingStep = first->record;
+  slice.pendingResult = first->pending;
+  slice.wakeAt = first->wakeAt;
+  const IntegrationSpec& integration = *run.request.integration;
+  if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
+    slice.wakeAt = std::min(slice.wakeAt, run.startedAt + std::chrono::milliseconds(*integration.timeoutMs));
+  return slice;
+}
+
+void ExecutionRunner::abandonLanes(RunState& run, const Lane& ending) {
+  // The execution ends while other iterations have a step in flight: their
+  // records say so instead of staying running or waiting.
+  for (auto& lane : run.loop->lanes) {
+    if (lane.get() == &ending || lane->wait == Lane::Wait::None) continue;
+    StepRecord record = lane->record;
+    record.status = StepStatus::Failed;
+    record.endedAt = clock_.now();
+    record.error = "not finished: the execution ended first";
+    record.wakeAt.reset();
+    store_.recordStepFinished(run.request.executionId, record, std::nullopt);
   }
 }
 
@@ -386,8 +583,8 @@ std::optional<Slice> ExecutionRunner::enterBranch(RunState& run) {
       }
     }
     if (!taken) continue;
-    run.openContainers.push_back(record);
-    run.frames.push_back(Frame{&branch.steps, 0, &step, run.iteration(), std::nullopt});
+    run.lane().containers.push_back(record);
+    run.lane().frames.push_back(Frame{&branch.steps, 0, &step, run.iteration(), std::nullopt});
     return std::nullopt;
   }
   // No case taken: the branch's result is null.
@@ -404,6 +601,7 @@ std::optional<Slice> ExecutionRunner::enterBranch(RunState& run) {
 std::optional<Slice> ExecutionRunner::enterLoop(RunState& run) {
   const StepSpec& step = run.step();
   LoopProgress progress;
+  progress.step = &step;
   progress.record = recordFor(run, step);
   store_.recordStepStarted(run.request.executionId, progress.record);
   try {
@@ -420,58 +618,42 @@ std::optional<Slice> ExecutionRunner::enterLoop(RunState& run) {
                          "step '" + step.name + "': 'items' gave " + std::to_string(progress.items.size()) +
                              " items; a loop takes at most " + std::to_string(kMaxLoopItems) +
                              " (split the work over several executions)");
-  run.openContainers.push_back(progress.record);
+  progress.results = plexus::Json::array();
+  for (std::size_t i = 0; i < progress.items.size(); ++i) progress.results.push_back(nullptr);
+  collectNames(step.loop.steps, progress.innerNames);
   run.loop = std::move(progress);
-  startIteration(run, 0);
   return std::nullopt;
 }
 
-void ExecutionRunner::startIteration(RunState& run, std::size_t index) {
+void ExecutionRunner::finishLoop(RunState& run) {
   LoopProgress& loop = *run.loop;
-  const StepSpec& owner = run.step();  // the loop step, in the frame that holds it
-  if (index >= loop.items.size()) {
-    StoredResult all;
-    all.data = std::move(loop.results);
-    StepRecord record = loop.record;
-    record.status = StepStatus::Succeeded;
-    record.endedAt = clock_.now();
-    store_.recordStepFinished(run.request.executionId, record, all);
-    run.scope["steps"][owner.name]["results"] = all.data;
-    run.scope.erase("loop");
-    run.openContainers.pop_back();
-    run.loop.reset();
-    run.frame().last = std::move(all);
-    ++run.frame().next;
-    return;
-  }
-  // A step of the loop not yet run in this iteration is not in scope: the
-  // previous iteration's result must not stand in for it.
-  for (const StepSpec& inner : owner.loop.steps) run.scope["steps"].erase(inner.name);
-  run.scope["loop"] = {{"item", loop.items[index]}, {"index", index}};
-  run.frames.push_back(Frame{&owner.loop.steps, 0, &owner, static_cast<int>(index), std::nullopt});
+  StoredResult all;
+  all.data = std::move(loop.results);
+  StepRecord record = loop.record;
+  record.status = StepStatus::Succeeded;
+  record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, record, all);
+  run.current = &run.main;
+  run.scope["steps"][loop.step->name]["results"] = all.data;
+  run.loop.reset();
+  run.frame().last = std::move(all);
+  ++run.frame().next;
 }
 
-std::optional<Slice> ExecutionRunner::finishList(RunState& run, ExecutionControl& control) {
-  (void)control;
-  Frame done = std::move(run.frames.back());
-  run.frames.pop_back();
-  const StepSpec& owner = *done.owner;
-  if (owner.kind == StepSpec::Kind::Loop) {
-    run.loop->results.push_back(done.last ? done.last->data : plexus::Json());
-    startIteration(run, static_cast<std::size_t>(done.iteration) + 1);
-    return std::nullopt;
-  }
-  // A branch: its result is its taken case's last result.
+void ExecutionRunner::finishBranch(RunState& run) {
+  // Its taken case has run: the branch's result is the case's last result.
+  Lane& lane = run.lane();
+  Frame done = std::move(lane.frames.back());
+  lane.frames.pop_back();
   StoredResult result = done.last ? std::move(*done.last) : StoredResult{};
-  StepRecord record = run.openContainers.back();
-  run.openContainers.pop_back();
+  StepRecord record = lane.containers.back();
+  lane.containers.pop_back();
   record.status = StepStatus::Succeeded;
   record.endedAt = clock_.now();
   store_.recordStepFinished(run.request.executionId, record, result);
-  run.scope["steps"][owner.name]["results"] = resultAsJson(result);
+  run.scope["steps"][done.owner->name]["results"] = resultAsJson(result);
   run.frame().last = std::move(result);
   ++run.frame().next;
-  return std::nullopt;
 }
 
 Slice ExecutionRunner::endWithStatus(RunState& run) {
@@ -479,14 +661,23 @@ Slice ExecutionRunner::endWithStatus(RunState& run) {
   // branches and the loop around it end with it, so that the last top-level
   // step holds the execution's result.
   StoredResult status = *run.frame().last;
-  while (!run.openContainers.empty()) {
-    StepRecord record = run.openContainers.back();
-    run.openContainers.pop_back();
-    record.status = StepStatus::Succeeded;
-    record.endedAt = clock_.now();
-    store_.recordStepFinished(run.request.executionId, record, status);
+  auto close = [&](std::vector<StepRecord>& containers) {
+    while (!containers.empty()) {
+      StepRecord record = containers.back();
+      containers.pop_back();
+      record.status = StepStatus::Succeeded;
+      record.endedAt = clock_.now();
+      store_.recordStepFinished(run.request.executionId, record, status);
+    }
+  };
+  close(run.lane().containers);
+  if (run.current != &run.main && run.loop) {
+    std::vector<StepRecord> loopRecord{run.loop->record};
+    close(loopRecord);
+    abandonLanes(run, run.lane());
   }
-  run.frames.front().last = std::move(status);
+  close(run.main.containers);
+  run.main.frames.front().last = std::move(status);
   return ended(run, ExecutionStatus::Succeeded, std::nullopt, std::nullopt, clock_);
 }
 
@@ -504,34 +695,35 @@ std::optional<Slice> ExecutionRunner::runAction(const std::shared_ptr<RunState>&
   RunState& run = *state;
   const StepSpec& step = run.step();
   const std::string& executionId = run.request.executionId;
-  store_.recordStepStarted(executionId, run.record);
+  Lane& lane = run.lane();
+  store_.recordStepStarted(executionId, lane.record);
   run.context.setStep(step.name);
-  run.stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
+  lane.stepDeadline = step.timeoutMs ? clock_.steadyNow() + std::chrono::milliseconds(*step.timeoutMs)
                                     : std::chrono::steady_clock::time_point::max();
   try {
-    run.component = catalog_.find(step.component);
-    if (!run.component)
+    lane.component = catalog_.find(step.component);
+    if (!lane.component)
       throw StepError("step '" + step.name + "': component '" + step.component +
                       "' is not loaded (see `plexus components list`)");
-    run.action = run.component->spec.action(step.action);
-    if (!run.action)
+    lane.action = lane.component->spec.action(step.action);
+    if (!lane.action)
       throw StepError("step '" + step.name + "': component '" + step.component + "' has no action '" + step.action +
                       "'");
-    run.keepAlive.push_back(run.component);
+    run.keepAlive.push_back(lane.component);
 
     plexus::Inputs inputs;
     try {
-      inputs = run.action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(run.scope)
+      inputs = lane.action->prepareInputs(step.compiledInputs ? step.compiledInputs->render(run.scope)
                                                              : resolveInputs(step.inputs, run.scope));
     } catch (const std::exception& error) {
       throw StepError("step '" + step.name + "': " + error.what());
     }
-    control.setStepDeadline(run.stepDeadline);
-    control.stepStarted(run.record, step.timeoutMs);
+    control.setStepDeadline(lane.stepDeadline);
+    control.stepStarted(lane.record, step.timeoutMs);
     std::optional<plexus::Result> returned;
     std::exception_ptr thrown;
     try {
-      returned = invokeAction(*run.component, *run.action, inputs, run.context, step.name);
+      returned = invokeAction(*lane.component, *lane.action, inputs, run.context, step.name);
     } catch (const StepError&) {
       thrown = std::current_exception();
     }
@@ -541,47 +733,68 @@ std::optional<Slice> ExecutionRunner::runAction(const std::shared_ptr<RunState>&
   }
 }
 
-Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, plexus::HttpResponse response,
+Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, std::vector<HttpAnswer> answers,
                               ExecutionControl& control) {
   RunState& run = *state;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    Lane& lane = *static_cast<Lane*>(answers[i].lane);
+    lane.wait = Lane::Wait::None;
+    activate(run, lane);
+    std::optional<Slice> slice = answer(state, std::move(answers[i].response), control);
+    deactivate(run, lane);
+    if (!slice) {
+      ++lane.frames.back().next;
+      continue;
+    }
+    if (slice->end == Slice::End::Blocked) continue;
+    if (run.loop) {
+      // The others' answers are not taken: their steps end with the execution.
+      for (std::size_t j = i + 1; j < answers.size(); ++j) static_cast<Lane*>(answers[j].lane)->wait = Lane::Wait::Http;
+      abandonLanes(run, lane);
+    }
+    return std::move(*slice);
+  }
+  return advance(state, control);
+}
+
+std::optional<Slice> ExecutionRunner::answer(const std::shared_ptr<RunState>& state, plexus::HttpResponse response,
+                                             ExecutionControl& control) {
+  RunState& run = *state;
+  Lane& lane = run.lane();
   const StepSpec& step = run.step();
   // Told to stop, or past a deadline, while the request was out (or while
   // its answer waited for a worker): the runtime's verdict, without running
   // the component's code for a step that is over.
   StopReason reason = control.stopReason();
   if (reason == StopReason::ShuttingDown) return stopped();  // not recorded: it runs again after the restart
-  std::optional<Slice> slice;
   try {
     if (reason != StopReason::None)
       throw StepError("step '" + step.name + "': " + stopMessage(reason, *run.request.integration));
     const auto now = clock_.steadyNow();
-    const bool pastDeadline = (step.timeoutMs && now >= run.stepDeadline) || now >= control.executionDeadline();
+    const bool pastDeadline = (step.timeoutMs && now >= lane.stepDeadline) || now >= control.executionDeadline();
     if (response.failure == plexus::HttpFailure::Deadline || pastDeadline) {
       // (libcurl's timer may fire a moment before the deadline as this
       // thread's clock sees it: the earlier deadline decides the message.)
-      if (step.timeoutMs && run.stepDeadline <= control.executionDeadline())
+      if (step.timeoutMs && lane.stepDeadline <= control.executionDeadline())
         throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
                         " ms (its timeoutMs)");
       control.requestStop(StopReason::TimedOut, clock_.steadyNow());
       throw StepError("step '" + step.name + "': " + stopMessage(StopReason::TimedOut, *run.request.integration));
     }
-    control.setStepDeadline(run.stepDeadline);
-    control.stepStarted(run.record, step.timeoutMs);
-    plexus::HttpContinuation then = std::move(run.then);
+    control.setStepDeadline(lane.stepDeadline);
+    control.stepStarted(lane.record, step.timeoutMs);
+    plexus::HttpContinuation then = std::move(lane.then);
     std::optional<plexus::Result> returned;
     std::exception_ptr thrown;
     try {
-      returned = invokeContinuation(*run.component, *run.action, then, std::move(response), run.context, step.name);
+      returned = invokeContinuation(*lane.component, *lane.action, then, std::move(response), run.context, step.name);
     } catch (const StepError&) {
       thrown = std::current_exception();
     }
-    slice = settle(state, std::move(returned), thrown, control);
+    return settle(state, std::move(returned), thrown, control);
   } catch (const std::exception& error) {
-    slice = stepFailed(run, error.what(), control);
+    return stepFailed(run, error.what(), control);
   }
-  if (slice) return std::move(*slice);
-  ++run.frame().next;
-  return advance(state, control);
 }
 
 std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& state,
@@ -590,13 +803,14 @@ std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& st
   RunState& run = *state;
   const IntegrationSpec& integration = *run.request.integration;
   const StepSpec& step = run.step();
+  Lane& lane = run.lane();
   if (!control.stepReturned()) return stopped();  // the supervisor gave up on it and recorded its end
   control.setStepDeadline(std::chrono::steady_clock::time_point::max());
   if (StopReason reason = control.stopReason(); reason == StopReason::ShuttingDown)
     return stopped();  // not recorded: the step runs again after the restart
   else if (reason != StopReason::None)
     throw StepError("step '" + step.name + "': " + stopMessage(reason, integration));
-  if (step.timeoutMs && clock_.steadyNow() >= run.stepDeadline)
+  if (step.timeoutMs && clock_.steadyNow() >= lane.stepDeadline)
     throw StepError("step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) +
                     " ms (its timeoutMs)");
   if (thrown) std::rethrow_exception(thrown);
@@ -606,13 +820,11 @@ std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& st
     plexus::PendingHttp& pending = result.pendingHttp();
     if (!pending.then)
       throw StepError("step '" + step.name + "': Result::afterHttp was given no continuation");
-    run.then = std::move(pending.then);
-    Slice slice;
-    slice.end = Slice::End::AwaitingHttp;
-    slice.httpRequest = std::move(pending.request);
-    slice.httpDeadline = std::min(run.stepDeadline, control.executionDeadline());
-    slice.state = state;
-    return slice;
+    lane.then = std::move(pending.then);
+    lane.request = std::move(pending.request);
+    lane.httpDeadline = std::min(lane.stepDeadline, control.executionDeadline());
+    lane.wait = Lane::Wait::Http;
+    return blocked();
   }
   StoredResult stored;
   if (result.isStatus()) {
@@ -638,46 +850,58 @@ std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& st
     }
     run.scope["steps"][step.name]["results"] = stored.data;
   }
-  run.record.status = StepStatus::Succeeded;
-  run.record.endedAt = clock_.now();
-  store_.recordStepFinished(run.request.executionId, run.record, stored);
+  lane.record.status = StepStatus::Succeeded;
+  lane.record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, lane.record, stored);
   run.frame().last = std::move(stored);
   if (run.frame().last->isStatus) return endWithStatus(run);  // A status-code result ends the execution here.
   return std::nullopt;
 }
 
 Slice ExecutionRunner::suspend(RunState& run, std::optional<StoredResult> pending, TimePoint wakeAt) {
-  const IntegrationSpec& integration = *run.request.integration;
-  Slice slice;
-  slice.end = Slice::End::Suspended;
-  slice.waitingStep = run.record;
-  slice.waitingStep.status = StepStatus::Waiting;
-  slice.pendingResult = std::move(pending);
-  slice.wakeAt = wakeAt;
-  if (integration.timeoutMs)  // the deadline wakes it to fail it, not the end of its wait
-    slice.wakeAt = std::min(slice.wakeAt, run.startedAt + std::chrono::milliseconds(*integration.timeoutMs));
-  return slice;
+  Lane& lane = run.lane();
+  lane.record.status = StepStatus::Waiting;
+  lane.record.wakeAt = wakeAt;
+  lane.pending = std::move(pending);
+  lane.wakeAt = wakeAt;
+  lane.wait = Lane::Wait::Timer;
+  if (&lane != &run.main) {
+    // Recorded now, as a progress write: the other iterations go on, and if
+    // the execution comes to wait as a whole, this is what it resumes from.
+    store_.recordStepFinished(run.request.executionId, lane.record, lane.pending);
+    RecordedStep waiting;
+    waiting.name = lane.record.name;
+    waiting.iteration = lane.record.iteration;
+    waiting.status = StepStatus::Waiting;
+    waiting.result = lane.pending;
+    waiting.wakeAt = wakeAt;
+    waiting.startedAt = lane.record.startedAt;
+    waiting.attempts = lane.record.attempts;
+    run.recorded.insert_or_assign(recordKey(waiting.name, waiting.iteration), std::move(waiting));
+  }
+  return blocked();
 }
 
 std::optional<Slice> ExecutionRunner::stepFailed(RunState& run, const std::string& error, ExecutionControl& control) {
   control.setStepDeadline(std::chrono::steady_clock::time_point::max());
   const StepSpec& step = run.step();
+  Lane& lane = run.lane();
   std::string message = run.redactor.redact(error);
-  run.record.error = message;
+  lane.record.error = message;
   // A stop of the whole execution (cancel, its timeout) is not the step's
   // failure: no retry, no onError.
   bool executionStopped = control.stopReason() != StopReason::None;
-  if (!executionStopped && run.record.attempts < step.retry.maxAttempts) {
-    std::chrono::milliseconds wait = retryDelay(step.retry, run.record.attempts);
-    run.context.log(plexus::LogLevel::Warn, "attempt " + std::to_string(run.record.attempts) + " of " +
+  if (!executionStopped && lane.record.attempts < step.retry.maxAttempts) {
+    std::chrono::milliseconds wait = retryDelay(step.retry, lane.record.attempts);
+    run.context.log(plexus::LogLevel::Warn, "attempt " + std::to_string(lane.record.attempts) + " of " +
                                                 std::to_string(step.retry.maxAttempts) + " failed: " + message +
                                                 "; the next in " + std::to_string(wait.count()) + " ms");
     return suspend(run, std::nullopt, clock_.now() + wait);
   }
-  run.record.status = StepStatus::Failed;
-  run.record.endedAt = clock_.now();
-  store_.recordStepFinished(run.request.executionId, run.record, std::nullopt);
-  if (step.retry.maxAttempts > 1) message += " (the last of " + std::to_string(run.record.attempts) + " attempts)";
+  lane.record.status = StepStatus::Failed;
+  lane.record.endedAt = clock_.now();
+  store_.recordStepFinished(run.request.executionId, lane.record, std::nullopt);
+  if (step.retry.maxAttempts > 1) message += " (the last of " + std::to_string(lane.record.attempts) + " attempts)";
   run.context.log(plexus::LogLevel::Error, message);
   if (!executionStopped && step.onError == OnError::Continue) {
     run.scope["steps"][step.name] = {{"results", nullptr}, {"error", message}};

@@ -20,7 +20,16 @@ struct Slice {
     Ended,      ///< `outcome` holds its end state, for the caller to record.
     Suspended,  ///< A step waits: record `waitingStep` with `pendingResult` (none: a retry's wait) until `wakeAt`.
     Stopped,    ///< Shutdown, or its step was abandoned: nothing more to record here.
-    AwaitingHttp,  ///< A step sent `httpRequest`: resume `state` with the response.
+    AwaitingHttp,  ///< Steps wait for `exchanges`: resume `state` with their answers, all of them.
+    Blocked,       ///< Inside the runner only: a lane waits, the others may run.
+  };
+  /// An HTTP request a step waits on: `lane` says whose it is (opaque).
+  struct Exchange {
+    void* lane = nullptr;
+    plexus::HttpRequest request;
+    /// The earlier of the step's and the execution's deadline, as the
+    /// steady clock sees it: the exchange must not wait past it.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   };
   End end = End::Ended;
   ExecutionOutcome outcome;
@@ -28,11 +37,16 @@ struct Slice {
   std::optional<StoredResult> pendingResult;
   TimePoint wakeAt{};
   std::shared_ptr<RunState> state;
-  plexus::HttpRequest httpRequest;
-  /// The earlier of the step's and the execution's deadline, as the steady
-  /// clock sees it: the exchange must not wait past it.
-  std::chrono::steady_clock::time_point httpDeadline = std::chrono::steady_clock::time_point::max();
+  std::vector<Exchange> exchanges;
 };
+
+/// The answer to one Slice::Exchange.
+struct HttpAnswer {
+  void* lane = nullptr;  ///< The exchange's.
+  plexus::HttpResponse response;
+};
+
+struct Lane;
 
 /// Runs the steps of one execution. Stateless between runs.
 class ExecutionRunner {
@@ -52,15 +66,44 @@ class ExecutionRunner {
   /// propagates. `note`, when not empty, is logged first (why it runs again).
   Slice run(ExecutionRequest request, Start start, const std::string& note, ExecutionControl& control);
 
-  /// Goes on with a slice that ended AwaitingHttp, once the exchange has
-  /// ended with `response`: calls the step's continuation (supervised like
-  /// perform), then runs the steps after it as run() does. `control` must
-  /// be the one the slice ran with.
-  Slice resume(std::shared_ptr<RunState> state, plexus::HttpResponse response, ExecutionControl& control);
+  /// Goes on with a slice that ended AwaitingHttp, once all its exchanges
+  /// have ended: calls each step's continuation with its answer (supervised
+  /// like perform), then runs on as run() does. `control` must be the one
+  /// the slice ran with.
+  Slice resume(std::shared_ptr<RunState> state, std::vector<HttpAnswer> answers, ExecutionControl& control);
 
  private:
-  /// Runs the steps from where the state is on, into branches and loops.
+  /// How a lane's run stopped.
+  struct LaneStop {
+    enum class Kind {
+      Ended,    ///< `slice` ends the slice (the execution's end, or a stop).
+      Blocked,  ///< Its step waits (an HTTP answer, a delay, a retry).
+      Done,     ///< Its steps have all run.
+      AtLoop,   ///< The main lane reached a loop: its iterations run now.
+    } kind;
+    Slice slice;
+  };
+  /// Runs the main lane, and a loop's iteration lanes when it reaches one,
+  /// until the execution ends or every lane waits.
   Slice advance(const std::shared_ptr<RunState>& state, ExecutionControl& control);
+  /// Runs the current lane's steps, into branches, until it stops.
+  LaneStop runLane(const std::shared_ptr<RunState>& state, ExecutionControl& control);
+  /// Runs the loop's iterations, up to its concurrency at once, each until
+  /// it waits or ends: nullopt once the loop has ended (its result recorded).
+  std::optional<Slice> driveLoop(const std::shared_ptr<RunState>& state, ExecutionControl& control);
+  /// The slice in which every lane waits: their exchanges, or (only
+  /// timers) the execution suspended until the first.
+  Slice handOverWaits(const std::shared_ptr<RunState>& state);
+  /// Makes `lane` the current one: its steps' results and loop.item in scope.
+  void activate(RunState& state, Lane& lane);
+  /// Puts the lane's scope entries away again.
+  void deactivate(RunState& state, Lane& lane);
+  /// Records the steps the loop's other lanes wait in as failed: the
+  /// execution ends before them.
+  void abandonLanes(RunState& state, const Lane& ending);
+  /// Takes one exchange's answer for the current lane's step.
+  std::optional<Slice> answer(const std::shared_ptr<RunState>& state, plexus::HttpResponse response,
+                              ExecutionControl& control);
   /// The slice that ends the run when it was told to stop or is past its
   /// deadline; nullopt to go on.
   std::optional<Slice> stopIfAsked(RunState& state, ExecutionControl& control);
@@ -74,11 +117,10 @@ class ExecutionRunner {
   std::optional<Slice> enterBranch(RunState& state);
   /// Evaluates the loop's items and starts its first iteration.
   std::optional<Slice> enterLoop(RunState& state);
-  /// Pushes iteration `index` of the loop at the state's position, or ends
-  /// the loop (recording its results) when there is none.
-  void startIteration(RunState& state, std::size_t index);
-  /// The current list of steps has run: ends its branch case or iteration.
-  std::optional<Slice> finishList(RunState& state, ExecutionControl& control);
+  /// Records the loop's results; the main lane goes on after it.
+  void finishLoop(RunState& state);
+  /// The current lane's branch case has run: records the branch's result.
+  void finishBranch(RunState& state);
   /// Ends the execution with the status result just recorded.
   Slice endWithStatus(RunState& state);
   /// Records a branch or loop failed with `error` and ends the execution.

@@ -840,13 +840,9 @@ void IntegrationParser::parseLoop(StepSpec& step, const YamlEntry& entry) {
   Entries fields = diagnostics_.entries(entry.value, kLoopKeys, where);
   requireKeys(fields, entry.value, where, {"items", "steps"});
   if (const YamlEntry* items = find(fields, "items")) step.loop.items = parseCondition(*items, where + ": 'items'");
-  if (const YamlEntry* concurrency = find(fields, "concurrency")) {
+  if (const YamlEntry* concurrency = find(fields, "concurrency"))
     step.loop.concurrency =
         static_cast<int>(integer(*concurrency, "concurrency", 1, kMaxLoopConcurrency).value_or(1));
-    if (step.loop.concurrency > 1)  // TODO(issue 13): iterations at once
-      diagnostics_.error(*concurrency, where + ": 'concurrency' above 1 is not supported yet; iterations run one "
-                                               "at a time, in order");
-  }
   if (const YamlEntry* steps = find(fields, "steps")) {
     if (!steps->value.IsSequence() || steps->value.size() == 0) {
       diagnostics_.error(*steps, where + ": 'steps' must be a non-empty list of steps, not " +

@@ -163,7 +163,8 @@ CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 // iteration, so a step's record is keyed by (execution, name, iteration),
 // -1 outside loops; `parent` names the branch or loop a step runs in (NULL
 // at the top level, whose last step holds the execution's result);
-// `attempts` counts a step's tries (retry). SQLite cannot change a UNIQUE
+// `attempts` counts a step's tries (retry); `wake_at` is a waiting step's
+// own wake-up (iterations of a loop wait each on their own). SQLite cannot change a UNIQUE
 // constraint in place: the table is rebuilt, its rows and seq kept.
 constexpr const char* kVersion6 = R"sql(
 CREATE TABLE steps_v6 (
@@ -179,6 +180,7 @@ CREATE TABLE steps_v6 (
   ended_at     INTEGER,
   error        TEXT,
   attempts     INTEGER NOT NULL DEFAULT 1,
+  wake_at      INTEGER,               -- a waiting step: when its wait ends
   result_kind  TEXT,                  -- NULL (none yet), 'data' or 'status'
   result       TEXT,
   UNIQUE (execution_id, name, iteration)

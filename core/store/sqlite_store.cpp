@@ -596,10 +596,10 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
                 const char* resultKind, const std::string* result) {
   auto upsert = db.prepare(
       "INSERT INTO steps (execution_id, name, iteration, parent, component, action, status, started_at, ended_at, "
-      "error, attempts, result_kind, result) VALUES (?1, ?2, ?11, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?13, ?9, ?10) "
+      "error, attempts, wake_at, result_kind, result) VALUES (?1, ?2, ?11, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?13, ?14, ?9, ?10) "
       "ON CONFLICT (execution_id, name, iteration) DO UPDATE SET component = excluded.component, "
       "action = excluded.action, status = excluded.status, started_at = excluded.started_at, "
-      "ended_at = excluded.ended_at, error = excluded.error, attempts = excluded.attempts, "
+      "ended_at = excluded.ended_at, error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at, "
       "result_kind = excluded.result_kind, result = excluded.result");
   upsert->bind(1, executionId);
   upsert->bind(2, step.name);
@@ -614,6 +614,7 @@ void upsertStep(Connection& db, const std::string& executionId, const StepRecord
   upsert->bind(11, static_cast<std::int64_t>(step.iteration));
   if (step.parent.empty()) upsert->bindNull(12); else upsert->bind(12, step.parent);
   upsert->bind(13, static_cast<std::int64_t>(step.attempts));
+  upsert->bind(14, step.wakeAt);
   upsert->run();
 }
 
@@ -979,7 +980,8 @@ std::vector<RecordedStep> SqliteStore::recordedSteps(const std::string& executio
       auto db = readers_->acquire();
       ReadTransaction snapshot(*db);
       auto query = db->prepare(
-          "SELECT s.name, s.status, s.result_kind, s.result, w.wake_at, s.started_at, s.iteration, s.attempts, "
+          "SELECT s.name, s.status, s.result_kind, s.result, COALESCE(s.wake_at, w.wake_at), s.started_at, s.iteration, "
+          "s.attempts, "
           "s.error FROM steps s "
           "LEFT JOIN wakeups w ON w.execution_id = s.execution_id AND s.status = 'waiting' "
           "WHERE s.execution_id = ?1 AND s.status IN ('succeeded', 'waiting', 'failed') "

@@ -136,6 +136,7 @@ struct StepRecord {
   int iteration = -1;     ///< Inside a loop: which iteration (from 0); -1 outside loops.
   std::string parent;     ///< The branch or loop it runs in; "" at the top level.
   int attempts = 1;       ///< Tries so far (retry).
+  std::optional<TimePoint> wakeAt;  ///< Waiting: when its wait ends.
 };
 
 struct LogRecord {

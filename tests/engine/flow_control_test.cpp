@@ -368,3 +368,34 @@ TEST_CASE_METHOD(FlowFixture, "a status result inside a branch ends the executio
   REQUIRE(store->finalResult(id));
   CHECK(store->finalResult(id)->status.statusCode == 429);
 }
+
+TEST_CASE_METHOD(FlowFixture, "a concurrent loop runs at most `concurrency` iterations at once, in waves of waits",
+                 "[flow][loop]") {
+  deploy("  - name: each\n    loop:\n      items: \"{{ trigger.results.items }}\"\n      concurrency: 4\n"
+         "      steps:\n"
+         "        - { name: pause, component: t, action: wait, inputs: { ms: \"{{ loop.item.ms }}\", value: \"{{ loop.index }}\" } }\n"
+         "        - { name: after, component: t, action: echo, inputs: { value: \"{{ steps.pause.results }}\" } }\n");
+  Json items = Json::array();
+  for (int i = 0; i < 10; ++i) items.push_back({{"ms", i % 2 == 0 ? 1000 : 3000}});
+  std::string id = submit({{"items", items}});
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));
+  auto waitingNow = [&] {
+    int count = 0;
+    for (const auto& step : record(id).steps) count += step.status == StepStatus::Waiting;
+    return count;
+  };
+  CHECK(waitingNow() == 4);  // iterations 0-3 wait at once
+  CHECK(echoCalls == 0);
+  clock.advance(milliseconds(1000));  // 0 and 2 end; 4 and 5 start
+  while (echoCalls < 2) std::this_thread::sleep_for(milliseconds(2));
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));
+  CHECK(waitingNow() == 4);
+  for (int i = 0; i < 10; ++i) {
+    clock.advance(milliseconds(1000));
+    std::this_thread::sleep_for(milliseconds(30));
+  }
+  ExecutionOutcome outcome = finish(id);
+  REQUIRE(outcome.status == ExecutionStatus::Succeeded);
+  CHECK(outcome.result->data == Json::array({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  CHECK(echoCalls == 10);
+}

@@ -22,6 +22,7 @@
 #include <Poco/URI.h>
 
 #include "engine/engine.hpp"
+#include "integration/template.hpp"
 #include "io/http_loop.hpp"
 #include "loader/static_catalog.hpp"
 #include "store/sqlite_store.hpp"
@@ -351,4 +352,49 @@ TEST_CASE("the loop reuses one connection for exchanges one after another, and f
   for (int i = 0; i < 40; ++i) send("/slow?ms=200");
   REQUIRE(waitForDone(50));
   CHECK(upstream.mostAtOnce() == 16);  // every shard's share open at once, never more
+}
+
+namespace {
+
+/// A loop step over trigger.results.items whose one inner step fetches `url` per item.
+StepSpec loopOfFetches(const std::string& url, int concurrency) {
+  StepSpec fetch;
+  fetch.name = "call";
+  fetch.component = "t";
+  fetch.action = "fetch";
+  fetch.inputs = {{"url", url}};
+  StepSpec loop;
+  loop.kind = StepSpec::Kind::Loop;
+  loop.name = "each";
+  loop.loop.items = std::make_shared<const Template>(Template::parse("{{ trigger.results.items }}"));
+  loop.loop.concurrency = concurrency;
+  loop.loop.steps = {fetch};
+  return loop;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(HttpFixture, "a loop's iterations wait on their HTTP answers at once, up to its concurrency",
+                 "[engine][http][loop]") {
+  auto [concurrency, items] = GENERATE(table<int, int>({{1, 6}, {8, 40}}));
+  IntegrationSpec spec;
+  spec.key = "it";
+  spec.name = "It";
+  spec.steps = {loopOfFetches(upstream.url("/slow?ms=100"), concurrency)};
+  registry.replaceAll({spec});
+  startEngine(1);  // one thread: the iterations' waits hold none
+  std::string id = Engine::newExecutionId();
+  Json list = Json::array();
+  for (int i = 0; i < items; ++i) list.push_back(i);
+  engine->submit({id, registry.find("it"), target, "manual", Json{{"items", list}}});
+  auto outcome = engine->waitFor(id, std::chrono::seconds(60));
+  REQUIRE(outcome);
+  INFO(outcome->error.value_or(""));
+  REQUIRE(outcome->status == ExecutionStatus::Succeeded);
+  Json expected = Json::array();
+  for (int i = 0; i < items; ++i) expected.push_back(Json::array({"ok"}));
+  CHECK(outcome->result->data == expected);
+  CHECK(upstream.mostAtOnce() == concurrency);  // never more, and (each answer takes 100 ms) all of them
+  CHECK(upstream.served() == items);
+  CHECK(engine->workerThreads() == 1);
 }

@@ -611,7 +611,7 @@ TEST_CASE("Flow control keys load into the step tree", "[loader][flow]") {
                               "      - else:\n          - { name: fine, component: json, action: value, inputs: "
                               "{ value: \"{{ steps.fetch.results }}\" } }\n"
                               "  - name: each\n    loop:\n      items: \"{{ steps.fetch.results.items }}\"\n"
-                              "      steps:\n"
+                              "      concurrency: 4\n      steps:\n"
                               "        - { name: one, component: json, action: value, inputs: { value: \"{{ loop.item }}\" } }\n"
                               "        - { name: two, component: json, action: value, inputs: { value: \"{{ steps.one.results }}\" } }\n"
                               "  - name: after\n    component: json\n    action: value\n"
@@ -632,7 +632,7 @@ TEST_CASE("Flow control keys load into the step tree", "[loader][flow]") {
   CHECK(route.branches[1].steps[0].compiledInputs);  // nested inputs are compiled too
   const StepSpec& each = spec.steps[2];
   CHECK(each.kind == StepSpec::Kind::Loop);
-  CHECK(each.loop.concurrency == 1);
+  CHECK(each.loop.concurrency == 4);
   CHECK(each.loop.steps.size() == 2);
   CHECK(spec.step("two") == &each.loop.steps[1]);
   CHECK(spec.enclosingLoop("two") == &each);
