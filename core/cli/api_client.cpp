@@ -18,19 +18,31 @@ std::string serverUrl(const Args& args) {
   return "http://127.0.0.1:8080";
 }
 
-plexus::Json getJson(const Args& args, const std::string& path) {
+plexus::Json getJson(const Args& args, const std::string& path) { return requestJson(args, "GET", path, nullptr); }
+
+plexus::Json postJson(const Args& args, const std::string& path, const plexus::Json& body) {
+  return requestJson(args, "POST", path, &body);
+}
+
+plexus::Json requestJson(const Args& args, const std::string& method, const std::string& path,
+                         const plexus::Json* sent) {
   std::string base = serverUrl(args);
   Poco::URI uri(base);
   if (uri.getScheme() != "http") throw std::runtime_error("--server must be an http:// URL, got '" + base + "'");
   Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
   session.setTimeout(Poco::Timespan(30, 0));
-  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  std::string payload = sent ? sent->dump() : std::string();
+  if (sent) {
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(payload.size()));
+  }
   std::string token = args.value("api-token", std::getenv("PLEXUS_API_TOKEN") ? std::getenv("PLEXUS_API_TOKEN") : "");
   if (!token.empty()) request.set("Authorization", "Bearer " + token);
   Poco::Net::HTTPResponse response;
   std::string body;
   try {
-    session.sendRequest(request);
+    session.sendRequest(request) << payload;
     std::istream& in = session.receiveResponse(response);
     Poco::StreamCopier::copyToString(in, body);
   } catch (const Poco::Exception& error) {

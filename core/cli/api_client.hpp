@@ -16,5 +16,10 @@ std::string serverUrl(const Args& args);
 /// token (--api-token or PLEXUS_API_TOKEN) when there is one. Throws
 /// std::runtime_error saying what failed and what to check.
 plexus::Json getJson(const Args& args, const std::string& path);
+/// As getJson, with a POST of `body`.
+plexus::Json postJson(const Args& args, const std::string& path, const plexus::Json& body);
+/// `method` `path` with `body` (none: nullptr), as getJson.
+plexus::Json requestJson(const Args& args, const std::string& method, const std::string& path,
+                         const plexus::Json* body);
 
 }  // namespace plexus::core::cli

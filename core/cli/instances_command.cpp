@@ -54,10 +54,23 @@ int instancesCommand(const Arguments& arguments) {
 }
 
 int executionsCommand(const Arguments& arguments) {
-  Args args(arguments, {"server", "api-token"});
-  if (args.positionals().size() != 2 || args.positionals()[0] != "get")
-    throw UsageError("usage: plexus executions get ID [--server URL]");
-  std::cout << getJson(args, "/api/executions/" + args.positionals()[1]).dump(2) << "\n";
+  Args args(arguments, {"server", "api-token", "from-step"});
+  const char* usage =
+      "usage: plexus executions get ID | cancel ID | replay ID [--from-step NAME]  [--server URL]";
+  if (args.positionals().size() != 2) throw UsageError(usage);
+  const std::string& verb = args.positionals()[0];
+  std::string path = "/api/executions/" + args.positionals()[1];
+  if (verb == "get") {
+    std::cout << getJson(args, path).dump(2) << "\n";
+  } else if (verb == "cancel") {
+    std::cout << postJson(args, path + "/cancel", plexus::Json::object()).dump(2) << "\n";
+  } else if (verb == "replay") {
+    plexus::Json body = plexus::Json::object();
+    if (auto step = args.value("from-step")) body["fromStep"] = *step;
+    std::cout << postJson(args, path + "/replay", body).dump(2) << "\n";
+  } else {
+    throw UsageError(usage);
+  }
   return 0;
 }
 

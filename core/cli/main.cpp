@@ -22,6 +22,9 @@ const char* const kUsage =
     "  components list|describe    what the plugins folder offers\n"
     "  instances list              instances and webhook URLs of a running server\n"
     "  executions get ID           one execution of a running server, as JSON\n"
+    "  executions cancel ID        ends a queued, waiting or running execution cancelled\n"
+    "  executions replay ID [--from-step NAME]\n"
+    "                              runs it again with the same trigger results\n"
     "  schedule next               the next fire times of a schedule\n";
 
 using Verb = int (*)(const Arguments&);

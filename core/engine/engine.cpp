@@ -15,6 +15,12 @@ namespace plexus::core {
 
 namespace {
 Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
+
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 }  // namespace
 
 Engine::Engine(Store& store, const ComponentCatalog& catalog, const IntegrationRegistry& integrations,
@@ -214,9 +220,11 @@ void Engine::runStored(const std::string& executionId, const std::string& note, 
                       std::string("cannot be read back from the store: ") + error.what());
   }
   if (hasEnded(record->status)) {  // cancelled while it waited or was queued
-    std::lock_guard<std::mutex> lock(mutex_);
-    cancelRequested_.erase(executionId);
-    return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelRequested_.erase(executionId);
+    }
+    return releaseSlot(executionId);
   }
   IntegrationPtr integration = integrations_.find(record->integrationKey);
   std::optional<InstanceRecord> instance;
@@ -245,6 +253,11 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
     std::lock_guard<std::mutex> lock(mutex_);
     if (draining_) return;  // It stays unfinished in the store and runs after the restart.
     if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it
+  }
+  if (!admit(request, start, note)) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (draining_) return;
     running_.emplace(executionId, control);
   }
   runSlice(control, [&] {
@@ -438,7 +451,74 @@ void Engine::recordEnd(const std::shared_ptr<ExecutionOutcome>& outcome) {
   }
 }
 
+bool Engine::admit(const ExecutionRequest& request, Start start, const std::string& note) {
+  const std::optional<ConcurrencySpec>& concurrency = request.integration->concurrency;
+  if (!concurrency) return true;
+  const std::string& executionId = request.executionId;
+  const std::string& instanceId = request.instance.id;
+  std::size_t holding = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    InstanceSlots& slots = slots_[instanceId];
+    // Woken from a wait, it holds its slot already (after a restart it
+    // takes one back, even past the limit: it was admitted before).
+    if (slots.admitted.count(executionId) > 0) return true;
+    holding = slots.admitted.size();
+    if (start == Start::AfterWait || holding < static_cast<std::size_t>(concurrency->limit)) {
+      slots.admitted.emplace(executionId, true);
+      slotOwner_[executionId] = instanceId;
+      return true;
+    }
+    if (concurrency->behavior == ConcurrencySpec::Behavior::Queue) {
+      // It stays queued in the store (a restart queues it again).
+      slots.queued.push_back(Queued{executionId, start, note});
+      slotOwner_[executionId] = instanceId;
+      return false;
+    }
+  }
+  bool skip = concurrency->behavior == ConcurrencySpec::Behavior::Skip;
+  std::string message = std::string(skip ? "skipped" : "refused") + ": " + std::to_string(holding) +
+                        (holding == 1 ? " execution" : " executions") + " of instance '" + request.instance.name +
+                        "' already under way (execution.concurrency: limit " + std::to_string(concurrency->limit) +
+                        ", behavior " + (skip ? "skip" : "fail") + ")";
+  endWithout(executionId, skip ? ExecutionStatus::Cancelled : ExecutionStatus::Failed, message);
+  return false;
+}
+
+void Engine::releaseSlot(const std::string& executionId) {
+  std::optional<Queued> next;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto owner = slotOwner_.find(executionId);
+    if (owner == slotOwner_.end()) return;
+    const std::string instanceId = owner->second;
+    slotOwner_.erase(owner);
+    InstanceSlots& slots = slots_[instanceId];
+    if (slots.admitted.erase(executionId) == 0) {
+      // Ended while queued for a slot (cancelled): it leaves the queue.
+      for (auto it = slots.queued.begin(); it != slots.queued.end(); ++it)
+        if (it->executionId == executionId) {
+          slots.queued.erase(it);
+          break;
+        }
+      return;
+    }
+    if (!slots.queued.empty()) {
+      // The first in line takes the slot now, so that no newcomer does
+      // before it has been read back.
+      next = std::move(slots.queued.front());
+      slots.queued.pop_front();
+      slots.admitted.emplace(next->executionId, true);
+    } else if (slots.admitted.empty()) {
+      slots_.erase(instanceId);  // an idle instance costs nothing
+    }
+    if (draining_) return;
+  }
+  if (next) enqueueStored(next->executionId, next->note, next->start);
+}
+
 void Engine::finish(const ExecutionOutcome& outcome) {
+  releaseSlot(outcome.executionId);
   std::vector<Completion> callbacks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -547,6 +627,44 @@ void Engine::abandon(const std::shared_ptr<ExecutionControl>& control, const Ste
     return park(executionId, std::current_exception());
   }
   recordEnd(outcome);
+}
+
+std::string Engine::replay(const std::string& executionId, const std::optional<std::string>& fromStep) {
+  auto original = store_.execution(executionId);
+  if (!original) throw ReplayRefused(404, "no execution '" + executionId + "'");
+  if (!hasEnded(original->status))
+    throw ReplayRefused(409, "execution '" + executionId + "' has not ended yet (status " +
+                                 toString(original->status) + "); replay it once it has, or cancel it first");
+  IntegrationPtr integration = integrations_.find(original->integrationKey);
+  if (!integration)
+    throw ReplayRefused(409, "integration '" + original->integrationKey + "' of execution '" + executionId +
+                                 "' is no longer deployed");
+  std::string note = "a replay of execution " + executionId;
+  if (fromStep) {
+    const StepSpec* step = integration->step(*fromStep);
+    bool topLevel = false;
+    for (const StepSpec& top : integration->steps) topLevel = topLevel || top.name == *fromStep;
+    if (!step) {
+      std::vector<std::string> names;
+      for (const StepSpec& top : integration->steps) names.push_back(top.name);
+      throw ReplayRefused(400, "fromStep: integration '" + integration->key + "' has no step '" + *fromStep +
+                                   "'; its steps are " + joinNames(names));
+    }
+    if (!topLevel)
+      throw ReplayRefused(400, "fromStep: step '" + *fromStep +
+                                   "' runs inside a branch or a loop; replay from a top-level step (the branch or "
+                                   "loop it is in, or one before it)");
+    bool reached = false;
+    for (const StepRecord& record : original->steps) reached = reached || (record.name == *fromStep && record.parent.empty());
+    if (!reached)
+      throw ReplayRefused(409, "execution '" + executionId + "' never reached step '" + *fromStep +
+                                   "'; replay from a step it reached, or from the start");
+    note += " from step '" + *fromStep + "': the steps before it keep the results they had";
+  }
+  std::string id = newExecutionId();
+  store_.createReplay(executionId, id, fromStep, clock_.now());
+  enqueueStored(id, note, Start::Again);
+  return id;
 }
 
 void Engine::whenFinished(const std::string& executionId, Completion done) {

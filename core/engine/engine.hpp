@@ -19,6 +19,17 @@
 
 namespace plexus::core {
 
+/// A replay that cannot be made: status() is the HTTP status that says why
+/// (404 no such execution, 409 not in a state to replay, 400 a bad fromStep).
+class ReplayRefused : public std::runtime_error {
+ public:
+  ReplayRefused(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
 /// What starts an execution.
 struct ExecutionRequest {
   std::string executionId;      ///< From Engine::newExecutionId(), so the trigger results can name it.
@@ -149,6 +160,12 @@ class Engine {
   /// POST /api/executions/ID/cancel. Throws StoreError when the store fails.
   CancelOutcome cancel(const std::string& executionId);
 
+  /// POST /api/executions/ID/replay: records a new execution with the
+  /// ended execution's trigger results (and, with `fromStep`, a top-level
+  /// step it reached, the results of its steps before that one), queues it
+  /// and returns its id. Throws ReplayRefused, or StoreError.
+  std::string replay(const std::string& executionId, const std::optional<std::string>& fromStep);
+
   /// Calls `done` once the execution has ended (at once if it already has).
   void whenFinished(const std::string& executionId, Completion done);
 
@@ -222,6 +239,14 @@ class Engine {
   /// Ends an execution that did not run (cancelled, unreadable...) and tells its waiters.
   void endWithout(const std::string& executionId, ExecutionStatus status, const std::string& message);
   std::optional<ExecutionOutcome> outcomeFromStore(const std::string& executionId);
+  /// execution.concurrency: true when the execution may run now (it holds,
+  /// or now takes, one of its instance's slots). Otherwise it is queued
+  /// behind the instance's others (and runs when one ends), or ended
+  /// cancelled or failed, as the integration says.
+  bool admit(const ExecutionRequest& request, Start start, const std::string& note);
+  /// The execution ended (or will not run here): frees its slot, or takes
+  /// it out of its instance's queue, and starts the next one queued.
+  void releaseSlot(const std::string& executionId);
   /// The tick: gives up on steps past their deadline, grows the pool.
   void superviseRunning();
   void abandon(const std::shared_ptr<ExecutionControl>& control, const StepRecord& step);
@@ -240,6 +265,20 @@ class Engine {
   std::unordered_map<std::string, std::shared_ptr<ExecutionControl>> running_;
   std::unordered_map<std::string, std::vector<Completion>> waiting_;  // every unfinished execution here
   std::unordered_map<std::string, bool> cancelRequested_;  // queued or waiting ones to end cancelled when taken
+  /// execution.concurrency, per instance id: the executions holding a slot
+  /// (running, waiting, awaiting an answer), and those queued for one, in
+  /// order (an id and how it starts; read back from the store when admitted).
+  struct Queued {
+    std::string executionId;
+    Start start;
+    std::string note;
+  };
+  struct InstanceSlots {
+    std::unordered_map<std::string, bool> admitted;
+    std::deque<Queued> queued;
+  };
+  std::unordered_map<std::string, InstanceSlots> slots_;
+  std::unordered_map<std::string, std::string> slotOwner_;  // execution id -> instance id, for those in slots_
   std::size_t queued_ = 0;
   std::size_t deferred_ = 0;  // of queued_, those queued as ids
   std::size_t sleeping_ = 0;  // executions waiting for their wake-up

@@ -23,7 +23,10 @@ const std::vector<std::string> kWebhookKeys = {"component", "trigger", "inputs",
 const std::vector<std::string> kResponseKeys = {"statusCode", "headers", "body"};
 const std::vector<std::string> kScheduleKeys = {"every",    "unit",      "cron",
                                                 "timezone", "configVar", "missedRuns"};
-const std::vector<std::string> kExecutionKeys = {"synchronous", "timeoutMs"};
+const std::vector<std::string> kExecutionKeys = {"synchronous", "timeoutMs", "concurrency"};
+const std::vector<std::string> kConcurrencyKeys = {"limit", "behavior"};
+/// The most executions of one instance a limit may let run at once.
+constexpr long long kMaxConcurrencyLimit = 10000;
 const std::vector<std::string> kStepKeys = {"name",      "description", "component", "action", "inputs",
                                             "timeoutMs", "retry",       "onError",   "branch", "loop"};
 const std::vector<std::string> kRetryKeys = {"maxAttempts", "delayMs", "backoff", "maxDelayMs", "jitter"};
@@ -619,7 +622,8 @@ void IntegrationParser::parseScheduleConfigVar(const YamlEntry& entry) {
 void IntegrationParser::parseExecution(const YamlEntry& entry) {
   if (entry.value.IsNull()) return;
   if (!entry.value.IsMap()) {
-    diagnostics_.error(entry, "'execution' must be a map (synchronous: true|false, timeoutMs: N), not " +
+    diagnostics_.error(entry, "'execution' must be a map (synchronous: true|false, timeoutMs: N, concurrency: "
+                              "{limit, behavior}), not " +
                                   describeNode(entry.value));
     return;
   }
@@ -627,6 +631,28 @@ void IntegrationParser::parseExecution(const YamlEntry& entry) {
   if (const YamlEntry* synchronous = find(fields, "synchronous"))
     spec_.synchronous = boolean(*synchronous, "synchronous").value_or(false);
   if (const YamlEntry* timeout = find(fields, "timeoutMs")) spec_.timeoutMs = timeoutMs(*timeout, "timeoutMs");
+  if (const YamlEntry* concurrency = find(fields, "concurrency")) parseConcurrency(*concurrency);
+}
+
+void IntegrationParser::parseConcurrency(const YamlEntry& entry) {
+  if (!entry.value.IsMap()) {
+    diagnostics_.error(entry, "'concurrency' must be a map (limit: N, behavior: queue|skip|fail), not " +
+                                  describeNode(entry.value));
+    return;
+  }
+  Entries fields = diagnostics_.entries(entry.value, kConcurrencyKeys, "execution.concurrency");
+  ConcurrencySpec concurrency;
+  if (const YamlEntry* limit = find(fields, "limit"))
+    concurrency.limit = static_cast<int>(integer(*limit, "limit", 1, kMaxConcurrencyLimit).value_or(1));
+  if (const YamlEntry* behavior = find(fields, "behavior")) {
+    auto value = text(*behavior, "behavior");
+    if (value == "skip") concurrency.behavior = ConcurrencySpec::Behavior::Skip;
+    else if (value == "fail") concurrency.behavior = ConcurrencySpec::Behavior::Fail;
+    else if (value && *value != "queue")
+      diagnostics_.error(*behavior, "'behavior' must be queue, skip or fail, not '" + *value + "'" +
+                                        didYouMean(*value, {"queue", "skip", "fail"}));
+  }
+  spec_.concurrency = concurrency;
 }
 
 // --- steps ------------------------------------------------------------------

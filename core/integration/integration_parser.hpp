@@ -48,6 +48,7 @@ class IntegrationParser {
   void parseScheduleTrigger(const YamlEntry& entry);
   void parseScheduleConfigVar(const YamlEntry& entry);
   void parseExecution(const YamlEntry& entry);
+  void parseConcurrency(const YamlEntry& entry);
   void parseSteps(const YamlEntry& entry);
   /// Records every step name under `list` (nested ones too) with the loop
   /// it runs in ("" for none), before any step is parsed.

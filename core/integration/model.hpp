@@ -140,6 +140,18 @@ struct InstanceSpec {
   bool enabled = true;
 };
 
+/// `execution.concurrency`: how many executions of one instance may be
+/// under way at once (running, waiting or awaiting an answer), and what
+/// becomes of one beyond that.
+struct ConcurrencySpec {
+  int limit = 1;
+  enum class Behavior {
+    Queue,  ///< It waits, queued, in order, until one ends.
+    Skip,   ///< It ends cancelled at once, saying why.
+    Fail,   ///< It ends failed at once, saying why.
+  } behavior = Behavior::Queue;
+};
+
 struct IntegrationSpec {
   std::string key;   ///< `key:` or derived from the name ("Render Status" -> "render-status").
   std::string name;
@@ -149,6 +161,7 @@ struct IntegrationSpec {
   bool synchronous = false;  ///< execution.synchronous
   /// execution.timeoutMs: the whole run, waits included, from its start.
   std::optional<long long> timeoutMs;
+  std::optional<ConcurrencySpec> concurrency;  ///< execution.concurrency; none: no limit.
   std::vector<StepSpec> steps;
   std::vector<InstanceSpec> instances;  ///< Never empty: "default" when the file has none.
   std::string file;  ///< The YAML file it was loaded from.

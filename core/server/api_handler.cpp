@@ -69,6 +69,7 @@ plexus::Json describeExecution(const ExecutionRecord& execution) {
                       {"attempts", execution.attempts}};
   if (execution.error) out["error"] = *execution.error;
   if (execution.errorStep) out["errorStep"] = *execution.errorStep;
+  if (execution.replayOf) out["replayOf"] = *execution.replayOf;
   out["steps"] = plexus::Json::array();
   for (const auto& step : execution.steps) {
     plexus::Json item = {{"name", step.name},           {"component", step.component},
@@ -145,6 +146,8 @@ void ApiHandler::route(const std::string& method, const std::vector<std::string>
   if (is({"api", "executions"}) && method == "GET") return listExecutions(request, response);
   if (is({"api", "executions", "*"}) && method == "GET") return getExecution(path[2], response);
   if (is({"api", "executions", "*", "cancel"}) && method == "POST") return cancelExecution(path[2], response);
+  if (is({"api", "executions", "*", "replay"}) && method == "POST")
+    return replayExecution(path[2], request, response);
   if (is({"api", "executions", "*", "steps", "*", "result"}) && method == "GET")
     return getStepResult(path[2], path[4], request, response);
   if (path.size() >= 2 && path[1] == "instances") return instances(method, path, request, response);
@@ -203,6 +206,23 @@ void ApiHandler::cancelExecution(const std::string& id, HttpResponse& response) 
     case Engine::CancelOutcome::Unknown: break;
   }
   throw RequestError(404, "no execution '" + id + "'");
+}
+
+void ApiHandler::replayExecution(const std::string& id, const HttpRequest& request, HttpResponse& response) {
+  plexus::Json body = readJsonBody(request);
+  if (!body.is_object()) throw RequestError(400, "the body must be a JSON object: {} or {\"fromStep\": \"NAME\"}");
+  std::optional<std::string> fromStep;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "fromStep") throw RequestError(400, "unknown key '" + key + "' in the body (it takes fromStep)");
+    if (!value.is_string()) throw RequestError(400, "fromStep must be a step's name, a string");
+    fromStep = value.get<std::string>();
+  }
+  try {
+    std::string replay = runtime_.engine().replay(id, fromStep);
+    sendJson(response, 201, {{"executionId", replay}, {"replayOf", id}});
+  } catch (const ReplayRefused& refused) {
+    throw RequestError(refused.status(), refused.what());
+  }
 }
 
 void ApiHandler::getStepResult(const std::string& id, const std::string& step, const HttpRequest& request,

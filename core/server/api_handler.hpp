@@ -21,6 +21,7 @@ class ApiHandler {
   void listExecutions(const HttpRequest& request, HttpResponse& response);
   void getExecution(const std::string& id, HttpResponse& response);
   void cancelExecution(const std::string& id, HttpResponse& response);
+  void replayExecution(const std::string& id, const HttpRequest& request, HttpResponse& response);
   void getStepResult(const std::string& id, const std::string& step, const HttpRequest& request,
                      HttpResponse& response);
   void getFinalResult(const std::string& id, HttpResponse& response);

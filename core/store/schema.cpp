@@ -166,6 +166,9 @@ CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 // `attempts` counts a step's tries (retry); `wake_at` is a waiting step's
 // own wake-up (iterations of a loop wait each on their own). SQLite cannot change a UNIQUE
 // constraint in place: the table is rebuilt, its rows and seq kept.
+// `replays` links an execution made by POST /api/executions/ID/replay to
+// the one it replays (a table of its own, as execution_crashes: most
+// executions have no row).
 constexpr const char* kVersion6 = R"sql(
 CREATE TABLE steps_v6 (
   seq          INTEGER PRIMARY KEY,   -- order the steps started in
@@ -191,6 +194,11 @@ INSERT INTO steps_v6 (seq, execution_id, name, component, action, status, starte
   FROM steps;
 DROP TABLE steps;
 ALTER TABLE steps_v6 RENAME TO steps;
+CREATE TABLE replays (
+  execution_id TEXT PRIMARY KEY,      -- the new execution
+  replay_of    TEXT NOT NULL,         -- the one it replays
+  from_step    TEXT                   -- where it starts computing (NULL: from the first step)
+) WITHOUT ROWID;
 )sql";
 
 /// Migration N takes a database at version N-1 to version N; index 0 is

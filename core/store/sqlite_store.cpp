@@ -681,6 +681,43 @@ std::optional<std::string> SqliteStore::takeProgressFailure(const std::string& e
   return message;
 }
 
+void SqliteStore::createReplay(const std::string& originalId, const std::string& newId,
+                                const std::optional<std::string>& fromStep, TimePoint queuedAt) {
+  writing(*health_, "createReplay", newId, [&] {
+    writer_->write(
+        [&](Connection& db) {
+          auto copy = db.prepare(
+              "INSERT INTO executions (id, integration_key, instance_id, instance_name, trigger, status, queued_at, "
+              "trigger_results) SELECT ?2, integration_key, instance_id, instance_name, trigger, 'queued', ?3, "
+              "trigger_results FROM executions WHERE id = ?1");
+          copy->bind(1, originalId);
+          copy->bind(2, newId);
+          copy->bind(3, queuedAt);
+          copy->run();
+          if (db.changes() == 0) throwNoExecution(originalId);
+          auto link = db.prepare("INSERT INTO replays (execution_id, replay_of, from_step) VALUES (?1, ?2, ?3)");
+          link->bind(1, newId);
+          link->bind(2, originalId);
+          link->bind(3, fromStep);
+          link->run();
+          if (!fromStep) return;
+          // Every step the original recorded before `fromStep` started
+          // (nested ones too: they started before it), as it ended.
+          auto steps = db.prepare(
+              "INSERT INTO steps (execution_id, name, iteration, parent, component, action, status, started_at, "
+              "ended_at, error, attempts, result_kind, result) "
+              "SELECT ?2, name, iteration, parent, component, action, status, started_at, ended_at, error, attempts, "
+              "result_kind, result FROM steps WHERE execution_id = ?1 AND status IN ('succeeded', 'failed') AND "
+              "seq < (SELECT seq FROM steps WHERE execution_id = ?1 AND name = ?3 AND iteration = -1) ORDER BY seq");
+          steps->bind(1, originalId);
+          steps->bind(2, newId);
+          steps->bind(3, *fromStep);
+          steps->run();
+        },
+        GroupCommitWriter::Undo::Savepoint);
+  });
+}
+
 void SqliteStore::flush() {
   writing(*health_, "flush", "", [&] { writer_->write([](Connection&) {}, kOneStatement); });
 }
@@ -844,6 +881,11 @@ std::optional<ExecutionRecord> SqliteStore::execution(const std::string& id) {
       auto crashes = db->prepare("SELECT crashes FROM execution_crashes WHERE execution_id = ?1");
       crashes->bind(1, id);
       if (crashes->step()) execution.crashes = static_cast<int>(crashes->integer(0));
+    }
+    {
+      auto replay = db->prepare("SELECT replay_of FROM replays WHERE execution_id = ?1");
+      replay->bind(1, id);
+      if (replay->step()) execution.replayOf = replay->text(0);
     }
     {
       auto logs = db->prepare("SELECT time, level, step, message FROM logs WHERE execution_id = ?1 ORDER BY seq");

@@ -114,6 +114,8 @@ class SqliteStore final : public Store {
                              TimePoint wakeAt, Done whenDone) override;
   void resumeExecution(const std::string& executionId) override;
   void startWhenDue(const std::string& executionId, TimePoint startedAt) override;
+  void createReplay(const std::string& originalId, const std::string& newId,
+                    const std::optional<std::string>& fromStep, TimePoint queuedAt) override;
   void flush() override;
   void resetForRetry(const std::string& executionId) override;
 

@@ -168,6 +168,7 @@ struct ExecutionRecord {
   std::optional<std::string> errorStep;
   int attempts = 0;            ///< How many times it was started (> 1 after a crash).
   int crashes = 0;             ///< Unclean stops of the server while it ran.
+  std::optional<std::string> replayOf;  ///< The execution this one replays.
   std::vector<StepRecord> steps;  ///< Filled by execution(), empty in listings.
   std::vector<LogRecord> logs;    ///< Filled by execution(), empty in listings.
 };
@@ -311,6 +312,14 @@ class Store : public FireLedger {
   /// (NewExecution::startsAt) starts, as markRunning (it counts an
   /// attempt), and its wake-up goes.
   virtual void startWhenDue(const std::string& executionId, TimePoint startedAt) = 0;
+  /// Records `newId`, queued at `queuedAt`, as a replay of `originalId`:
+  /// its integration, instance, trigger and trigger results, and the link
+  /// (ExecutionRecord::replayOf). With `fromStep` (a top-level step of the
+  /// original), the steps the original recorded before it, nested ones
+  /// too, are copied with their results: running the replay resumes there.
+  /// One transaction. Throws StoreError when the original is missing.
+  virtual void createReplay(const std::string& originalId, const std::string& newId,
+                            const std::optional<std::string>& fromStep, TimePoint queuedAt) = 0;
   /// Returns once every progress write made before it is durable.
   virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run

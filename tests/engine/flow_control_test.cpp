@@ -85,8 +85,8 @@ struct FlowFixture {
   }
 
   /// Loads `steps` (YAML, indented by two) as integration "it" and starts an engine.
-  void deploy(const std::string& steps) {
-    std::string yaml = "name: It\nkey: it\ntrigger:\n  webhook: {}\nsteps:\n" + steps;
+  void deploy(const std::string& steps, const std::string& execution = "") {
+    std::string yaml = "name: It\nkey: it\ntrigger:\n  webhook: {}\n" + execution + "steps:\n" + steps;
     IntegrationLoadResult loaded = parseIntegration(yaml, "it.yaml", catalog);
     std::string errors;
     for (const auto& error : loaded.errors) errors += error.format() + "\n";
@@ -398,4 +398,100 @@ TEST_CASE_METHOD(FlowFixture, "a concurrent loop runs at most `concurrency` iter
   REQUIRE(outcome.status == ExecutionStatus::Succeeded);
   CHECK(outcome.result->data == Json::array({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   CHECK(echoCalls == 10);
+}
+
+TEST_CASE_METHOD(FlowFixture, "execution.concurrency queue: one at a time per instance, in order, none lost",
+                 "[flow][concurrency]") {
+  deploy("  - { name: pause, component: t, action: wait, inputs: { ms: 1000, value: \"{{ trigger.results.n }}\" } }\n",
+         "execution:\n  concurrency: { limit: 1, behavior: queue }\n");
+  std::vector<std::string> ids;
+  for (int n = 0; n < 3; ++n) ids.push_back(submit({{"n", n}}));
+  REQUIRE(reaches(ids[0], ExecutionStatus::Waiting));
+  std::this_thread::sleep_for(milliseconds(100));
+  CHECK(record(ids[1]).status == ExecutionStatus::Queued);  // behind the first, holding no thread
+  CHECK(record(ids[2]).status == ExecutionStatus::Queued);
+  CHECK(engine->cancel(ids[1]) == Engine::CancelOutcome::Cancelling);  // leaving the line frees no slot twice
+  clock.advance(milliseconds(1000));
+  CHECK(finish(ids[0]).result->data == 0);
+  REQUIRE(reaches(ids[2], ExecutionStatus::Waiting));
+  clock.advance(milliseconds(1000));
+  CHECK(finish(ids[2]).result->data == 2);
+  CHECK(record(ids[1]).status == ExecutionStatus::Cancelled);
+}
+
+TEST_CASE_METHOD(FlowFixture, "execution.concurrency skip and fail end the extra execution at once, saying why",
+                 "[flow][concurrency]") {
+  auto [behavior, status, word] = GENERATE(table<std::string, ExecutionStatus, std::string>(
+      {{"skip", ExecutionStatus::Cancelled, "skipped"}, {"fail", ExecutionStatus::Failed, "refused"}}));
+  deploy("  - { name: pause, component: t, action: wait, inputs: { ms: 1000 } }\n",
+         "execution:\n  concurrency: { limit: 1, behavior: " + behavior + " }\n");
+  std::string first = submit();
+  REQUIRE(reaches(first, ExecutionStatus::Waiting));
+  ExecutionOutcome second = finish(submit());
+  CHECK(second.status == status);
+  CHECK(second.error == word + ": 1 execution of instance 'default' already under way (execution.concurrency: "
+                               "limit 1, behavior " + behavior + ")");
+  clock.advance(milliseconds(1000));
+  CHECK(finish(first).status == ExecutionStatus::Succeeded);
+  std::string third = submit();  // the slot is free again
+  REQUIRE(reaches(third, ExecutionStatus::Waiting));
+}
+
+TEST_CASE_METHOD(FlowFixture, "a replay runs again with the same trigger results; fromStep keeps the steps before it",
+                 "[flow][replay]") {
+  deploy("  - { name: first, component: t, action: echo, inputs: { value: \"{{ trigger.results.n }}\" } }\n"
+         "  - name: route\n    branch:\n      - when: \"{{ steps.first.results > 0 }}\"\n"
+         "        steps: [{ name: inner, component: t, action: echo, inputs: { value: positive } }]\n"
+         "  - { name: last, component: t, action: flaky }\n");
+  std::string original = submit({{"n", 5}});
+  REQUIRE(finish(original).status == ExecutionStatus::Succeeded);
+  CHECK(echoCalls == 2);
+  CHECK(flakyCalls == 1);
+
+  std::string whole = engine->replay(original, std::nullopt);
+  ExecutionOutcome again = finish(whole);
+  CHECK(again.status == ExecutionStatus::Succeeded);
+  CHECK(echoCalls == 4);  // everything ran again, from the same trigger results
+  CHECK(record(whole).replayOf == original);
+
+  std::string partial = engine->replay(original, std::string("last"));
+  ExecutionOutcome fromLast = finish(partial);
+  CHECK(fromLast.status == ExecutionStatus::Succeeded);
+  CHECK(fromLast.result->data == Json{{"call", 3}});
+  CHECK(echoCalls == 4);  // first and inner kept the original's results
+  CHECK(flakyCalls == 3);
+  ExecutionRecord replayed = record(partial);
+  CHECK(replayed.replayOf == original);
+  CHECK(store->stepResult(partial, "inner")->data == "positive");
+  CHECK(logsContaining(replayed, "a replay of execution " + original + " from step 'last'") == 1);
+
+  auto refusal = [&](const std::string& id, std::optional<std::string> from) {
+    try {
+      engine->replay(id, from);
+    } catch (const ReplayRefused& refused) {
+      return std::to_string(refused.status()) + " " + refused.what();
+    }
+    return std::string("no refusal");
+  };
+  CHECK(refusal("nope", std::nullopt) == "404 no execution 'nope'");
+  CHECK(refusal(original, std::string("inner")) ==
+        "400 fromStep: step 'inner' runs inside a branch or a loop; replay from a top-level step (the branch or "
+        "loop it is in, or one before it)");
+  CHECK(refusal(original, std::string("lst")) ==
+        "400 fromStep: integration 'it' has no step 'lst'; its steps are first, route, last");
+}
+
+TEST_CASE_METHOD(FlowFixture, "a replay from a step the original never reached, or of a running one, is refused",
+                 "[flow][replay]") {
+  failuresLeft = 1;
+  deploy("  - { name: fails, component: t, action: flaky }\n  - { name: later, component: t, action: echo }\n");
+  std::string failed = submit();
+  REQUIRE(finish(failed).status == ExecutionStatus::Failed);
+  CHECK_THROWS_WITH(engine->replay(failed, std::string("later")),
+                    "execution '" + failed + "' never reached step 'later'; replay from a step it reached, or from "
+                                             "the start");
+  deploy("  - { name: pause, component: t, action: wait, inputs: { ms: 1000 } }\n");
+  std::string waiting = submit();
+  REQUIRE(reaches(waiting, ExecutionStatus::Waiting));
+  CHECK_THROWS_WITH(engine->replay(waiting, std::nullopt), Catch::Contains("has not ended yet (status waiting)"));
 }

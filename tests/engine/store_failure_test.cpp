@@ -70,6 +70,10 @@ class FailingEnds final : public Store {
     return real_.stepIterations(id, s);
   }
   std::optional<StoredResult> finalResult(const std::string& id) override { return real_.finalResult(id); }
+  void createReplay(const std::string& original, const std::string& id, const std::optional<std::string>& from,
+                    TimePoint at) override {
+    real_.createReplay(original, id, from, at);
+  }
   std::optional<StoredResult> stepResult(const std::string& id, const std::string& s, int iteration) override {
     return real_.stepResult(id, s, iteration);
   }
