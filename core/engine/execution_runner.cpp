@@ -343,8 +343,27 @@ ExecutionRunner::LaneStop ExecutionRunner::runLane(const std::shared_ptr<RunStat
         store_.appendLog(executionId, LogRecord{clock_.now(), plexus::LogLevel::Error, step.name, message});
         return endWith(ended(run, ExecutionStatus::Failed, message, step.name, clock_));
       }
-      if (done.status == StepStatus::Waiting && done.wakeAt && *done.wakeAt > clock_.now()) {
-        // Its wait is not over (another lane's ended first): it goes on waiting.
+      bool waitOver = !done.wakeAt || *done.wakeAt <= clock_.now();
+      std::optional<TimePoint> stepTimesOut;
+      if (step.timeoutMs && done.result) stepTimesOut = done.startedAt + std::chrono::milliseconds(*step.timeoutMs);
+      if (done.status == StepStatus::Waiting && !waitOver && stepTimesOut && clock_.now() >= *stepTimesOut) {
+        // A delay longer than the step's timeoutMs: the timeout ends it.
+        run.lane().record = recordFor(run, step);
+        run.lane().record.startedAt = done.startedAt;
+        run.lane().record.attempts = done.attempts;
+        run.recorded.erase(it);
+        std::string message =
+            "step '" + step.name + "' timed out after " + std::to_string(*step.timeoutMs) + " ms (its timeoutMs)";
+        if (std::optional<Slice> slice = stepFailed(run, message, control)) {
+          if (slice->end == Slice::End::Blocked) return LaneStop{LaneStop::Kind::Blocked, {}};
+          return endWith(std::move(*slice));
+        }
+        ++run.frame().next;
+        continue;
+      }
+      if (done.status == StepStatus::Waiting && !waitOver) {
+        // Its wait is not over (another lane's, or its timeout, woke the
+        // execution first): it goes on waiting.
         Lane& lane = run.lane();
         lane.record = recordFor(run, step);
         lane.record.startedAt = done.startedAt;
@@ -352,7 +371,7 @@ ExecutionRunner::LaneStop ExecutionRunner::runLane(const std::shared_ptr<RunStat
         lane.record.status = StepStatus::Waiting;
         lane.record.wakeAt = done.wakeAt;
         lane.pending = done.result;
-        lane.wakeAt = *done.wakeAt;
+        lane.wakeAt = stepTimesOut ? std::min(*done.wakeAt, *stepTimesOut) : *done.wakeAt;
         lane.wait = Lane::Wait::Timer;
         return LaneStop{LaneStop::Kind::Blocked, {}};
       }
@@ -860,10 +879,14 @@ std::optional<Slice> ExecutionRunner::settle(const std::shared_ptr<RunState>& st
 
 Slice ExecutionRunner::suspend(RunState& run, std::optional<StoredResult> pending, TimePoint wakeAt) {
   Lane& lane = run.lane();
+  const StepSpec& step = run.step();
   lane.record.status = StepStatus::Waiting;
   lane.record.wakeAt = wakeAt;
-  lane.pending = std::move(pending);
   lane.wakeAt = wakeAt;
+  // A delay is part of its attempt: the step's timeoutMs wakes it to fail it.
+  if (pending && step.timeoutMs)
+    lane.wakeAt = std::min(wakeAt, lane.record.startedAt + std::chrono::milliseconds(*step.timeoutMs));
+  lane.pending = std::move(pending);
   lane.wait = Lane::Wait::Timer;
   if (&lane != &run.main) {
     // Recorded now, as a progress write: the other iterations go on, and if

@@ -99,7 +99,7 @@ HttpRequest requestFrom(const Inputs& inputs) {
   request.url = inputs.string("url");
   plexus::builtin::checkUrl(request.url);
   request.headers = headersFrom(inputs);
-  if (!hasHeader(request.headers, "User-Agent")) request.headers.emplace_back("User-Agent", "Plexus-http/1.1.0");
+  if (!hasHeader(request.headers, "User-Agent")) request.headers.emplace_back("User-Agent", "Plexus-http/1.2.0");
   setBody(inputs, request);
   request.timeout = timeoutFrom(inputs);
   return request;
@@ -165,8 +165,15 @@ Json headersJson(const HttpHeaders& headers) {
 /// Holds no thread while the server answers: the runtime sends each hop
 /// (Result::afterHttp) and calls back with its response.
 plexus::Result request(const Inputs& inputs, plexus::Context&) {
+  HttpRequest sent = requestFrom(inputs);
+  const bool failOnStatus = inputs.boolean("failOnStatus");
+  std::string where = sent.method + " " + plexus::builtin::redactedUrl(sent.url);
   return plexus::builtin::sendFollowingRedirects(
-      requestFrom(inputs), [](const HttpResponse& response, plexus::Context& context) -> plexus::Result {
+      std::move(sent),
+      [failOnStatus, where](const HttpResponse& response, plexus::Context& context) -> plexus::Result {
+        if (failOnStatus && response.status >= 400)
+          throw std::runtime_error(where + " answered " + std::to_string(response.status) +
+                                   " (failOnStatus: a status of 400 or above fails the step)");
         return Json{{"status", response.status},
                     {"headers", headersJson(response.headers)},
                     {"body", typedBody(response, context)}};
@@ -176,7 +183,7 @@ plexus::Result request(const Inputs& inputs, plexus::Context&) {
 plexus::ActionSpec requestAction() {
   return {"request", "Request",
           "Sends an HTTP request and returns {status, headers, body}; any status, 4xx and 5xx included, is a "
-          "result, not a failure.",
+          "result, not a failure, unless failOnStatus is true.",
           {{"method", InputType::String, false, Json("GET"), "Method", "The HTTP method, e.g. GET, POST or PUT."},
            {"url", InputType::String, true, std::nullopt, "URL", "The absolute http:// or https:// URL to call."},
            {"headers", InputType::Json, false, std::nullopt, "Headers",
@@ -184,13 +191,15 @@ plexus::ActionSpec requestAction() {
            {"body", InputType::Json, false, std::nullopt, "Body",
             "The request body: a string is sent as text, binary as its own type, anything else as JSON."},
            {"timeoutMs", InputType::Number, false, Json(30000), "Timeout (ms)",
-            "How long the whole request, redirects included, may take, in milliseconds."}},
+            "How long the whole request, redirects included, may take, in milliseconds."},
+           {"failOnStatus", InputType::Boolean, false, Json(false), "Fail on 4xx/5xx",
+            "When true, a status of 400 or above fails the step (so that retry and onError apply to it)."}},
           request};
 }
 
 }  // namespace
 
 PLEXUS_COMPONENT(registrar) {
-  registrar.add({"http", "1.1.0", "Calls HTTP(S) APIs and returns their status, headers and body.",
+  registrar.add({"http", "1.2.0", "Calls HTTP(S) APIs and returns their status, headers and body.",
                  {requestAction()}});
 }

@@ -495,3 +495,17 @@ TEST_CASE_METHOD(FlowFixture, "a replay from a step the original never reached, 
   REQUIRE(reaches(waiting, ExecutionStatus::Waiting));
   CHECK_THROWS_WITH(engine->replay(waiting, std::nullopt), Catch::Contains("has not ended yet (status waiting)"));
 }
+
+TEST_CASE_METHOD(FlowFixture, "a step's timeoutMs ends a delay longer than it, with a retry and onError after it",
+                 "[flow][timeout]") {
+  deploy("  - name: pause\n    component: t\n    action: wait\n    inputs: { ms: 60000 }\n    timeoutMs: 500\n"
+         "    onError: continue\n"
+         "  - { name: after, component: t, action: echo, inputs: { value: \"{{ steps.pause.error }}\" } }\n");
+  std::string id = submit();
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));
+  clock.advance(milliseconds(500));
+  ExecutionOutcome outcome = finish(id);
+  REQUIRE(outcome.status == ExecutionStatus::Succeeded);
+  CHECK(outcome.result->data == "step 'pause' timed out after 500 ms (its timeoutMs)");
+  CHECK(stepOf(record(id), "pause").status == StepStatus::Failed);
+}

@@ -214,11 +214,11 @@ Poco::UInt16 closedPort() {
 
 }  // namespace
 
-TEST_CASE("http declares version 1.1.0 and documents every input", "[http]") {
+TEST_CASE("http declares version 1.2.0 and documents every input", "[http]") {
   Harness harness;
   REQUIRE(harness.components().size() == 1);
   CHECK(harness.components().front().key == "http");
-  CHECK(harness.components().front().version == "1.1.0");
+  CHECK(harness.components().front().version == "1.2.0");
   for (const auto& input : harness.action("http", "request").inputs) {
     CHECK_FALSE(input.label.empty());
     CHECK_FALSE(input.description.empty());
@@ -233,7 +233,7 @@ TEST_CASE("http.request GETs JSON and returns it parsed, with status and lower-c
   CHECK(out["headers"]["content-type"] == "application/json; charset=utf-8");
   CHECK(out["body"]["method"] == "GET");
   CHECK(out["body"]["uri"] == "/echo?token=secret");
-  CHECK(out["body"]["headers"]["user-agent"] == "Plexus-http/1.1.0");
+  CHECK(out["body"]["headers"]["user-agent"] == "Plexus-http/1.2.0");
   CHECK(out["body"]["body"] == "");
   REQUIRE(context.logs.size() == 1);
   CHECK(context.logs[0].level == LogLevel::Info);
@@ -301,6 +301,13 @@ TEST_CASE("http.request returns 4xx answers instead of failing", "[http]") {
   const Json out = request({{"url", server.url("/missing")}});
   CHECK(out["status"] == 404);
   CHECK(out["body"] == Json{{"error", "not here"}});
+}
+
+TEST_CASE("http.request with failOnStatus fails on 4xx and 5xx, naming the status, not the query", "[http]") {
+  TestServer server;
+  CHECK(requestError({{"url", server.url("/missing?token=secret")}, {"failOnStatus", true}}) ==
+        "GET " + server.url("/missing") + " answered 404 (failOnStatus: a status of 400 or above fails the step)");
+  CHECK(request({{"url", server.url("/echo")}, {"failOnStatus", true}})["status"] == 200);
 }
 
 TEST_CASE("http.request returns malformed JSON as a string and logs a warning", "[http]") {
