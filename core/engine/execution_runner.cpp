@@ -921,10 +921,11 @@ std::optional<Slice> ExecutionRunner::stepFailed(RunState& run, const std::strin
                                                 "; the next in " + std::to_string(wait.count()) + " ms");
     return suspend(run, std::nullopt, clock_.now() + wait);
   }
+  if (step.retry.maxAttempts > 1) message += " (the last of " + std::to_string(lane.record.attempts) + " attempts)";
   lane.record.status = StepStatus::Failed;
   lane.record.endedAt = clock_.now();
+  lane.record.error = message;
   store_.recordStepFinished(run.request.executionId, lane.record, std::nullopt);
-  if (step.retry.maxAttempts > 1) message += " (the last of " + std::to_string(lane.record.attempts) + " attempts)";
   run.context.log(plexus::LogLevel::Error, message);
   if (!executionStopped && step.onError == OnError::Continue) {
     run.scope["steps"][step.name] = {{"results", nullptr}, {"error", message}};

@@ -50,6 +50,53 @@ TEST_CASE("plexus run runs an integration once and prints each step", "[cli][e2e
   CHECK_THAT(failed, Catch::Contains("FAILED lookup"));
 }
 
+TEST_CASE("plexus run runs flow control in-process: a loop of branches, a delay, a retried step that continues",
+          "[cli][flow][e2e]") {
+  TempDir dir;
+  writeFile(dir.file("flow.yaml"), R"(name: Run Flow
+trigger: { webhook: {} }
+steps:
+  - name: each
+    loop:
+      items: "{{ trigger.results.body.data.items }}"
+      concurrency: 2
+      steps:
+        - name: route
+          branch:
+            - when: "{{ loop.item > 1 }}"
+              steps: [{ name: big, component: json, action: value, inputs: { value: "big {{ loop.item }}" } }]
+            - else:
+                - { name: small, component: json, action: value, inputs: { value: "small {{ loop.item }}" } }
+  - { name: pause, component: delay, action: sleep, inputs: { ms: 100 } }
+  - name: bad
+    component: json
+    action: select
+    inputs: { value: {}, path: nope }
+    retry: { maxAttempts: 2, delayMs: 50 }
+    onError: continue
+)");
+  int status = -1;
+  std::string out = runPlexus("run " + dir.file("flow.yaml") + " --plugins " + pluginsDir() +
+                                  " --payload '{\"items\": [1, 2, 3]}'",
+                              &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("ok     small[0] (json.value"));
+  CHECK_THAT(out, Catch::Contains("ok     big[2] (json.value"));
+  CHECK_THAT(out, Catch::Contains("ok     pause (delay.sleep"));
+  CHECK_THAT(out, Catch::Contains("FAILED bad (json.select, "));
+  CHECK_THAT(out, Catch::Contains("2 attempts)"));
+  CHECK_THAT(out, Catch::Contains("[warn] attempt 1 of 2 failed"));
+  CHECK_THAT(out, Catch::Contains("succeeded"));
+
+  writeFile(dir.file("typo.yaml"), "name: Typo\ntrigger: { webhook: {} }\nsteps:\n  - name: a\n    component: json\n"
+                                   "    action: value\n    inputs: { value: \"{{ 1 = 1 }}\" }\n");
+  std::string refused = runPlexus("validate " + dir.file("typo.yaml") + " --plugins " + pluginsDir(), &status);
+  CHECK(status == 1);
+  CHECK_THAT(refused, Catch::Contains(dir.file("typo.yaml") + ":7:28: input 'value': '=' assigns nothing here; "
+                                      "compare with '=='\n    {{ 1 = 1 }}\n         ^"));
+}
+
 TEST_CASE("a broken integration file is refused and the others keep serving", "[cli][e2e]") {
   ServerFolders folders;
   writeFile(folders.integrations.file("broken.yaml"), "name: Broken\ntrigger: { webhook: {} }\nsteps:\n  - name: a\n    component: nope\n    action: x\n");

@@ -63,7 +63,18 @@ class FlakyUpstream {
     bool fail = path.rfind("/flaky/", 0) == 0 && hit <= failures_;
     response.setStatus(fail ? Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE : Poco::Net::HTTPResponse::HTTP_OK);
     response.setContentType("application/json");
-    response.send() << json{{"path", path}, {"call", hit}}.dump();
+    json body = {{"path", path}, {"call", hit}};
+    if (path.size() >= 7 && path.compare(path.size() - 7, 7, "/orders") == 0) body = ordersPage();
+    response.send() << body.dump();
+  }
+  /// A shop's page of orders: three paid, two not.
+  static json ordersPage() {
+    return {{"orders",
+             {{{"id", "A-1"}, {"status", "paid"}, {"total", 12.5}},
+              {{"id", "A-2"}, {"status", "pending"}, {"total", 3}},
+              {{"id", "A-3"}, {"status", "paid"}, {"total", 40}},
+              {{"id", "A-4"}, {"status", "refunded"}, {"total", 7}},
+              {{"id", "A-5"}, {"status", "paid"}, {"total", 1}}}}};
   }
   struct Handler : Poco::Net::HTTPRequestHandler {
     explicit Handler(FlakyUpstream& up) : up(up) {}
@@ -461,4 +472,35 @@ steps:
     INFO(item);
     CHECK(upstream.hits("/item/" + item) == 1);
   }
+}
+
+TEST_CASE("the bundled paid-orders example: a flaky orders API, then each paid order shipped and the rest logged",
+          "[server][flow][example][e2e]") {
+  FlakyUpstream upstream(1);  // the orders API fails once
+  ServerFolders folders;
+  ServerProcess server(folders.integrations.path(), folders.data.path());
+  json created = parse(http("POST", server.url() + "/api/instances",
+                            json{{"integration", "paid-orders"},
+                                 {"name", "local-shop"},
+                                 {"configVars",
+                                  {{"ordersUrl", upstream.url("/flaky/orders")},
+                                   {"fulfilmentUrl", upstream.url("/shipments")}}}}
+                                .dump(),
+                            jsonBody())
+                           .body);
+  REQUIRE(created.contains("webhookUrl"));
+  HttpResult accepted = http("POST", created["webhookUrl"].get<std::string>(), R"({"page": 1})", jsonBody());
+  REQUIRE(accepted.status == 200);
+  std::string id = parse(accepted.body)["executionId"];
+  json done = waitForEnd(server, id, 30);
+  INFO(done.dump());
+  REQUIRE(done["status"] == "succeeded");
+  CHECK(upstream.hits("/flaky/orders") == 2);  // one failure, one retry
+  CHECK(upstream.hits("/shipments") == 3);     // the three paid orders
+  CHECK(result(server, id) == json::array({{{"order", "A-1"}, {"shipped", true}},
+                                           {{"order", "A-2"}, {"shipped", false}},
+                                           {{"order", "A-3"}, {"shipped", true}},
+                                           {{"order", "A-4"}, {"shipped", false}},
+                                           {{"order", "A-5"}, {"shipped", true}}}));
+  CHECK(logsContaining(done, "order A-4 is refunded: not shipped") == 1);
 }
