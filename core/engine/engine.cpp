@@ -16,6 +16,13 @@ namespace plexus::core {
 namespace {
 Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
 
+void collectStepNames(const StepSpec& step, std::vector<std::string>& out) {
+  out.push_back(step.name);
+  for (const BranchCase& branch : step.branches)
+    for (const StepSpec& inner : branch.steps) collectStepNames(inner, out);
+  for (const StepSpec& inner : step.loop.steps) collectStepNames(inner, out);
+}
+
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
@@ -255,11 +262,16 @@ void Engine::runExecution(ExecutionRequest request, Start start, const std::stri
     if (cancelRequested_.erase(executionId) > 0) return;  // cancel() ended it
   }
   if (!admit(request, start, note)) return;
+  bool cancelled;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_) return;
-    running_.emplace(executionId, control);
+    if (draining_) return;  // It stays unfinished in the store and runs after the restart.
+    // Checked again: a cancel between the two locks found it neither taken
+    // nor running, and ended it (which freed its slot).
+    cancelled = cancelRequested_.erase(executionId) > 0;
+    if (!cancelled) running_.emplace(executionId, control);
   }
+  if (cancelled) return;
   runSlice(control, [&] {
     ExecutionRunner runner(store_, catalog_, clock_, options_.prepare);
     return runner.run(std::move(request), start, note, *control);
@@ -495,12 +507,15 @@ void Engine::releaseSlot(const std::string& executionId) {
     slotOwner_.erase(owner);
     InstanceSlots& slots = slots_[instanceId];
     if (slots.admitted.erase(executionId) == 0) {
-      // Ended while queued for a slot (cancelled): it leaves the queue.
+      // Ended while queued for a slot (cancelled): it leaves the queue, and
+      // no worker will take it to clear its cancel.
       for (auto it = slots.queued.begin(); it != slots.queued.end(); ++it)
         if (it->executionId == executionId) {
           slots.queued.erase(it);
           break;
         }
+      cancelRequested_.erase(executionId);
+      if (slots.admitted.empty() && slots.queued.empty()) slots_.erase(instanceId);
       return;
     }
     if (!slots.queued.empty()) {
@@ -661,8 +676,15 @@ std::string Engine::replay(const std::string& executionId, const std::optional<s
                                    "'; replay from a step it reached, or from the start");
     note += " from step '" + *fromStep + "': the steps before it keep the results they had";
   }
+  // What the replay keeps: every step before fromStep, at any depth.
+  std::vector<std::string> keep;
+  if (fromStep)
+    for (const StepSpec& top : integration->steps) {
+      if (top.name == *fromStep) break;
+      collectStepNames(top, keep);
+    }
   std::string id = newExecutionId();
-  store_.createReplay(executionId, id, fromStep, clock_.now());
+  store_.createReplay(executionId, id, fromStep, keep, clock_.now());
   enqueueStored(id, note, Start::Again);
   return id;
 }

@@ -152,6 +152,7 @@ struct LoopProgress {
   std::vector<std::unique_ptr<Lane>> lanes;      ///< Started, not ended: at most step->loop.concurrency.
   std::vector<std::string> innerNames;           ///< Every step name inside the loop.
   StepRecord record;                             ///< The loop step's own record.
+  bool recordOpen = true;                        ///< Not yet recorded ended.
 };
 
 /// What a slice has in scope. Kept on the heap (the context points into it)
@@ -295,7 +296,7 @@ Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::str
     }
   state->scope = initialScope(state->request, state->configVars, startedAt);
   state->main.frames.push_back(Frame{&state->request.integration->steps, 0, nullptr, -1, std::nullopt});
-  return advance(state, control);
+  return conclude(*state, advance(state, control));
 }
 
 std::optional<Slice> ExecutionRunner::stopIfAsked(RunState& run, ExecutionControl& control) {
@@ -327,6 +328,7 @@ ExecutionRunner::LaneStop ExecutionRunner::runLane(const std::shared_ptr<RunStat
       continue;
     }
     const StepSpec& step = run.step();
+    run.context.setStep(step.name);
     if (auto it = run.recorded.find(recordKey(step.name, run.iteration())); it != run.recorded.end()) {
       RecordedStep& done = it->second;
       if (done.status == StepStatus::Waiting && clock_.steadyNow() >= control.executionDeadline()) {
@@ -515,10 +517,7 @@ std::optional<Slice> ExecutionRunner::driveLoop(const std::shared_ptr<RunState>&
       LaneStop stop = runLane(state, control);
       deactivate(run, lane);
       ranOne = true;
-      if (stop.kind == LaneStop::Kind::Ended) {
-        abandonLanes(run, lane);
-        return std::move(stop.slice);
-      }
+      if (stop.kind == LaneStop::Kind::Ended) return std::move(stop.slice);
       if (stop.kind == LaneStop::Kind::Done) {
         std::size_t index = static_cast<std::size_t>(lane.frames.front().iteration);
         const std::optional<StoredResult>& last = lane.frames.front().last;
@@ -563,18 +562,38 @@ Slice ExecutionRunner::handOverWaits(const std::shared_ptr<RunState>& state) {
   return slice;
 }
 
-void ExecutionRunner::abandonLanes(RunState& run, const Lane& ending) {
-  // The execution ends while other iterations have a step in flight: their
-  // records say so instead of staying running or waiting.
-  for (auto& lane : run.loop->lanes) {
-    if (lane.get() == &ending || lane->wait == Lane::Wait::None) continue;
-    StepRecord record = lane->record;
+Slice ExecutionRunner::conclude(RunState& run, Slice slice) {
+  // A stop (shutdown, or a step given up on) records nothing here: the
+  // execution resumes after the restart as it is in the store, and a given-
+  // up step's thread must not touch the store at all.
+  if (slice.end != Slice::End::Ended) return slice;
+  const ExecutionOutcome& outcome = slice.outcome;
+  std::string why = outcome.status == ExecutionStatus::Succeeded
+                        ? "not finished: the execution ended first"
+                        : std::string("ended with the execution (") + toString(outcome.status) + ")";
+  auto close = [&](StepRecord record) {
     record.status = StepStatus::Failed;
     record.endedAt = clock_.now();
-    record.error = "not finished: the execution ended first";
+    record.error = why;
     record.wakeAt.reset();
     store_.recordStepFinished(run.request.executionId, record, std::nullopt);
+  };
+  auto closeContainers = [&](Lane& lane) {
+    for (auto it = lane.containers.rbegin(); it != lane.containers.rend(); ++it) close(*it);
+    lane.containers.clear();
+  };
+  if (run.loop) {
+    // Other iterations still have a step in flight or waiting, and
+    // branches open: their records say so instead of staying running.
+    for (auto& lane : run.loop->lanes) {
+      if (lane->wait != Lane::Wait::None) close(lane->record);
+      closeContainers(*lane);
+    }
+    if (run.loop->recordOpen) close(run.loop->record);
+    run.loop->recordOpen = false;
   }
+  closeContainers(run.main);
+  return slice;
 }
 
 StepRecord ExecutionRunner::recordFor(const RunState& run, const StepSpec& step) const {
@@ -690,10 +709,10 @@ Slice ExecutionRunner::endWithStatus(RunState& run) {
     }
   };
   close(run.lane().containers);
-  if (run.current != &run.main && run.loop) {
+  if (run.current != &run.main && run.loop && run.loop->recordOpen) {
     std::vector<StepRecord> loopRecord{run.loop->record};
     close(loopRecord);
-    abandonLanes(run, run.lane());
+    run.loop->recordOpen = false;
   }
   close(run.main.containers);
   run.main.frames.front().last = std::move(status);
@@ -766,14 +785,11 @@ Slice ExecutionRunner::resume(std::shared_ptr<RunState> state, std::vector<HttpA
       continue;
     }
     if (slice->end == Slice::End::Blocked) continue;
-    if (run.loop) {
-      // The others' answers are not taken: their steps end with the execution.
-      for (std::size_t j = i + 1; j < answers.size(); ++j) static_cast<Lane*>(answers[j].lane)->wait = Lane::Wait::Http;
-      abandonLanes(run, lane);
-    }
-    return std::move(*slice);
+    // The others' answers are not taken: their steps end with the execution.
+    for (std::size_t j = i + 1; j < answers.size(); ++j) static_cast<Lane*>(answers[j].lane)->wait = Lane::Wait::Http;
+    return conclude(run, std::move(*slice));
   }
-  return advance(state, control);
+  return conclude(run, advance(state, control));
 }
 
 std::optional<Slice> ExecutionRunner::answer(const std::shared_ptr<RunState>& state, plexus::HttpResponse response,
@@ -781,6 +797,7 @@ std::optional<Slice> ExecutionRunner::answer(const std::shared_ptr<RunState>& st
   RunState& run = *state;
   Lane& lane = run.lane();
   const StepSpec& step = run.step();
+  run.context.setStep(step.name);  // its logs are its own, whichever lane ran last
   // Told to stop, or past a deadline, while the request was out (or while
   // its answer waited for a worker): the runtime's verdict, without running
   // the component's code for a step that is over.

@@ -98,9 +98,10 @@ class ExecutionRunner {
   void activate(RunState& state, Lane& lane);
   /// Puts the lane's scope entries away again.
   void deactivate(RunState& state, Lane& lane);
-  /// Records the steps the loop's other lanes wait in as failed: the
-  /// execution ends before them.
-  void abandonLanes(RunState& state, const Lane& ending);
+  /// When `slice` ends the execution: records every step still open (other
+  /// iterations' waits and exchanges, branches and the loop around them)
+  /// as failed, saying the execution ended first. Returns the slice.
+  Slice conclude(RunState& state, Slice slice);
   /// Takes one exchange's answer for the current lane's step.
   std::optional<Slice> answer(const std::shared_ptr<RunState>& state, plexus::HttpResponse response,
                               ExecutionControl& control);

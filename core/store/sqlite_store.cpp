@@ -682,7 +682,9 @@ std::optional<std::string> SqliteStore::takeProgressFailure(const std::string& e
 }
 
 void SqliteStore::createReplay(const std::string& originalId, const std::string& newId,
-                                const std::optional<std::string>& fromStep, TimePoint queuedAt) {
+                                const std::optional<std::string>& fromStep, const std::vector<std::string>& keep,
+                                TimePoint queuedAt) {
+  const std::string names = plexus::Json(keep).dump();  // one parameter, read with json_each
   writing(*health_, "createReplay", newId, [&] {
     writer_->write(
         [&](Connection& db) {
@@ -700,18 +702,18 @@ void SqliteStore::createReplay(const std::string& originalId, const std::string&
           link->bind(2, originalId);
           link->bind(3, fromStep);
           link->run();
-          if (!fromStep) return;
-          // Every step the original recorded before `fromStep` started
-          // (nested ones too: they started before it), as it ended.
+          if (keep.empty()) return;
+          // By name, not by order: a step run again after a restart has a
+          // later seq than the steps inside it that were recorded before.
           auto steps = db.prepare(
               "INSERT INTO steps (execution_id, name, iteration, parent, component, action, status, started_at, "
               "ended_at, error, attempts, result_kind, result) "
               "SELECT ?2, name, iteration, parent, component, action, status, started_at, ended_at, error, attempts, "
               "result_kind, result FROM steps WHERE execution_id = ?1 AND status IN ('succeeded', 'failed') AND "
-              "seq < (SELECT seq FROM steps WHERE execution_id = ?1 AND name = ?3 AND iteration = -1) ORDER BY seq");
+              "name IN (SELECT value FROM json_each(?3)) ORDER BY seq");
           steps->bind(1, originalId);
           steps->bind(2, newId);
-          steps->bind(3, *fromStep);
+          steps->bind(3, names);
           steps->run();
         },
         GroupCommitWriter::Undo::Savepoint);
@@ -996,10 +998,12 @@ std::optional<StoredResult> SqliteStore::finalResult(const std::string& executio
     {
       auto db = readers_->acquire();
       auto query = db->prepare(
-          "SELECT result_kind, result FROM steps WHERE execution_id = ?1 AND parent IS NULL "
+          "SELECT result_kind, result, status FROM steps WHERE execution_id = ?1 AND parent IS NULL "
           "ORDER BY seq DESC LIMIT 1");
       query->bind(1, executionId);
-      if (!query->step() || query->isNull(0)) return std::nullopt;
+      if (!query->step()) return std::nullopt;
+      // A last step that failed with onError: continue: the result is null.
+      if (query->isNull(0)) return query->text(2) == "failed" ? std::optional<StoredResult>(StoredResult{}) : std::nullopt;
       kind = query->text(0);
       text = query->text(1);
     }

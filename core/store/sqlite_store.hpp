@@ -115,7 +115,8 @@ class SqliteStore final : public Store {
   void resumeExecution(const std::string& executionId) override;
   void startWhenDue(const std::string& executionId, TimePoint startedAt) override;
   void createReplay(const std::string& originalId, const std::string& newId,
-                    const std::optional<std::string>& fromStep, TimePoint queuedAt) override;
+                    const std::optional<std::string>& fromStep, const std::vector<std::string>& keep,
+                    TimePoint queuedAt) override;
   void flush() override;
   void resetForRetry(const std::string& executionId) override;
 

@@ -314,12 +314,14 @@ class Store : public FireLedger {
   virtual void startWhenDue(const std::string& executionId, TimePoint startedAt) = 0;
   /// Records `newId`, queued at `queuedAt`, as a replay of `originalId`:
   /// its integration, instance, trigger and trigger results, and the link
-  /// (ExecutionRecord::replayOf). With `fromStep` (a top-level step of the
-  /// original), the steps the original recorded before it, nested ones
-  /// too, are copied with their results: running the replay resumes there.
-  /// One transaction. Throws StoreError when the original is missing.
+  /// (ExecutionRecord::replayOf, and `fromStep` where it starts). The
+  /// original's succeeded and failed steps named in `keep` (the steps
+  /// before fromStep, nested ones included) are copied with their results:
+  /// running the replay resumes after them. One transaction. Throws
+  /// StoreError when the original is missing.
   virtual void createReplay(const std::string& originalId, const std::string& newId,
-                            const std::optional<std::string>& fromStep, TimePoint queuedAt) = 0;
+                            const std::optional<std::string>& fromStep, const std::vector<std::string>& keep,
+                            TimePoint queuedAt) = 0;
   /// Returns once every progress write made before it is durable.
   virtual void flush() = 0;
   /// Forgets the steps, results and end state of an execution that must run

@@ -508,3 +508,80 @@ TEST_CASE_METHOD(FlowFixture, "a step's timeoutMs ends a delay longer than it, w
   CHECK(outcome.result->data == "step 'pause' timed out after 500 ms (its timeoutMs)");
   CHECK(stepOf(record(id), "pause").status == StepStatus::Failed);
 }
+
+TEST_CASE_METHOD(FlowFixture, "a shutdown while a concurrent loop's iterations wait leaves them to go on after the restart",
+                 "[flow][loop][restart]") {
+  deploy("  - name: each\n    loop:\n      items: \"{{ trigger.results.items }}\"\n      concurrency: 2\n      steps:\n"
+         "        - { name: pause, component: t, action: wait, inputs: { ms: \"{{ loop.item }}\" } }\n"
+         "        - { name: slow, component: t, action: polite }\n");
+  // Iteration 0 waits 60 s; iteration 1 waits 10 ms, then runs a step that
+  // stops only when told: the shutdown finds one lane waiting, one running.
+  std::string id = submit({{"items", {60000, 10}}});
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));
+  clock.advance(milliseconds(10));
+  REQUIRE(reaches(id, ExecutionStatus::Running));
+  std::this_thread::sleep_for(milliseconds(50));
+  engine->stop(milliseconds(0));
+  engine.reset();
+  for (const auto& step : record(id).steps) {
+    INFO(step.name << " " << step.iteration);
+    CHECK(step.status != StepStatus::Failed);  // nothing recorded as ended by a stop
+  }
+}
+
+TEST_CASE_METHOD(FlowFixture, "a failure inside a branch inside a loop closes every open branch and the loop",
+                 "[flow][loop][branch]") {
+  failuresLeft = 100;
+  deploy("  - name: each\n    loop:\n      items: \"{{ trigger.results.items }}\"\n      concurrency: 2\n      steps:\n"
+         "        - name: route\n          branch:\n            - when: \"{{ loop.item == 'bad' }}\"\n"
+         "              steps: [{ name: fails, component: t, action: flaky }]\n"
+         "            - else:\n"
+         "                - { name: pause, component: t, action: wait, inputs: { ms: 60000 } }\n");
+  std::string id = submit({{"items", {"slow", "bad"}}});
+  ExecutionOutcome outcome = finish(id);
+  CHECK(outcome.status == ExecutionStatus::Failed);
+  for (const auto& step : record(id).steps) {
+    INFO(step.name << " " << step.iteration);
+    CHECK(step.status != StepStatus::Running);
+    CHECK(step.status != StepStatus::Waiting);
+  }
+  CHECK(stepOf(record(id), "pause", 0).error == "ended with the execution (failed)");
+}
+
+TEST_CASE_METHOD(FlowFixture, "a replay from a loop after a crash in it recomputes every iteration",
+                 "[flow][replay][restart]") {
+  deploy("  - { name: first, component: t, action: echo, inputs: { value: 1 } }\n"
+         "  - name: each\n    loop:\n      items: \"{{ trigger.results.items }}\"\n      steps:\n"
+         "        - { name: count, component: t, action: flaky }\n"
+         "        - { name: pause, component: t, action: wait, inputs: { ms: 1000 } }\n");
+  std::string id = submit({{"items", {1, 2}}});
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));  // iteration 0's pause
+  restart();
+  clock.advance(milliseconds(1000));
+  while (flakyCalls < 2) std::this_thread::sleep_for(milliseconds(2));
+  REQUIRE(reaches(id, ExecutionStatus::Waiting));
+  clock.advance(milliseconds(1000));
+  REQUIRE(finish(id).status == ExecutionStatus::Succeeded);
+  CHECK(flakyCalls == 2);
+  std::string replay = engine->replay(id, std::string("each"));
+  REQUIRE(reaches(replay, ExecutionStatus::Waiting));
+  clock.advance(milliseconds(1000));
+  while (flakyCalls < 4) std::this_thread::sleep_for(milliseconds(2));
+  REQUIRE(reaches(replay, ExecutionStatus::Waiting));
+  clock.advance(milliseconds(1000));
+  REQUIRE(finish(replay).status == ExecutionStatus::Succeeded);
+  CHECK(flakyCalls == 4);  // both iterations ran again
+  CHECK(echoCalls == 1);   // the step before the loop did not
+}
+
+TEST_CASE_METHOD(FlowFixture, "a last step that fails with onError: continue gives a null result, stored too",
+                 "[flow][onError]") {
+  failuresLeft = 1;
+  deploy("  - { name: fetch, component: t, action: flaky, onError: continue }\n");
+  std::string id = submit();
+  ExecutionOutcome outcome = finish(id);
+  CHECK(outcome.status == ExecutionStatus::Succeeded);
+  CHECK(outcome.result->data.is_null());
+  REQUIRE(store->finalResult(id));
+  CHECK(store->finalResult(id)->data.is_null());
+}

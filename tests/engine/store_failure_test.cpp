@@ -71,8 +71,8 @@ class FailingEnds final : public Store {
   }
   std::optional<StoredResult> finalResult(const std::string& id) override { return real_.finalResult(id); }
   void createReplay(const std::string& original, const std::string& id, const std::optional<std::string>& from,
-                    TimePoint at) override {
-    real_.createReplay(original, id, from, at);
+                    const std::vector<std::string>& keep, TimePoint at) override {
+    real_.createReplay(original, id, from, keep, at);
   }
   std::optional<StoredResult> stepResult(const std::string& id, const std::string& s, int iteration) override {
     return real_.stepResult(id, s, iteration);
