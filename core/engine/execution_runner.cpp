@@ -329,7 +329,8 @@ ExecutionRunner::LaneStop ExecutionRunner::runLane(const std::shared_ptr<RunStat
     }
     const StepSpec& step = run.step();
     run.context.setStep(step.name);
-    if (auto it = run.recorded.find(recordKey(step.name, run.iteration())); it != run.recorded.end()) {
+    auto it = run.recorded.empty() ? run.recorded.end() : run.recorded.find(recordKey(step.name, run.iteration()));
+    if (it != run.recorded.end()) {
       RecordedStep& done = it->second;
       if (done.status == StepStatus::Waiting && clock_.steadyNow() >= control.executionDeadline()) {
         // Woken early by the execution's deadline (see wakeAt in suspend).
