@@ -8,7 +8,6 @@
 #include "engine/config_values.hpp"
 #include "engine/step_invoker.hpp"
 #include "integration/template.hpp"
-#include "integration/expression.hpp"
 #include "util/time.hpp"
 
 namespace plexus::core {
