@@ -16,13 +16,6 @@ namespace plexus::core {
 namespace {
 Poco::Logger& logger() { return Poco::Logger::get("plexus.engine"); }
 
-void collectStepNames(const StepSpec& step, std::vector<std::string>& out) {
-  out.push_back(step.name);
-  for (const BranchCase& branch : step.branches)
-    for (const StepSpec& inner : branch.steps) collectStepNames(inner, out);
-  for (const StepSpec& inner : step.loop.steps) collectStepNames(inner, out);
-}
-
 std::string joinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
@@ -678,11 +671,11 @@ std::string Engine::replay(const std::string& executionId, const std::optional<s
   }
   // What the replay keeps: every step before fromStep, at any depth.
   std::vector<std::string> keep;
-  if (fromStep)
-    for (const StepSpec& top : integration->steps) {
-      if (top.name == *fromStep) break;
-      collectStepNames(top, keep);
-    }
+  if (fromStep) {
+    const auto& top = integration->steps;
+    auto from = std::find_if(top.begin(), top.end(), [&](const StepSpec& step) { return step.name == *fromStep; });
+    collectStepNames(top.data(), top.data() + (from - top.begin()), keep);
+  }
   std::string id = newExecutionId();
   store_.createReplay(executionId, id, fromStep, keep, clock_.now());
   enqueueStored(id, note, Start::Again);

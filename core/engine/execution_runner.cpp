@@ -245,14 +245,6 @@ std::chrono::milliseconds retryDelay(const RetrySpec& retry, int attempt) {
   return std::chrono::milliseconds(wait);
 }
 
-void collectNames(const std::vector<StepSpec>& steps, std::vector<std::string>& out) {
-  for (const StepSpec& step : steps) {
-    out.push_back(step.name);
-    for (const BranchCase& branch : step.branches) collectNames(branch.steps, out);
-    collectNames(step.loop.steps, out);
-  }
-}
-
 }  // namespace
 
 Slice ExecutionRunner::run(ExecutionRequest request, Start start, const std::string& note,
@@ -658,7 +650,7 @@ std::optional<Slice> ExecutionRunner::enterLoop(RunState& run) {
                              " (split the work over several executions)");
   progress.results = plexus::Json::array();
   for (std::size_t i = 0; i < progress.items.size(); ++i) progress.results.push_back(nullptr);
-  collectNames(step.loop.steps, progress.innerNames);
+  collectStepNames(step.loop.steps, progress.innerNames);
   run.loop = std::move(progress);
   return std::nullopt;
 }

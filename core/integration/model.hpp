@@ -206,6 +206,19 @@ struct IntegrationSpec {
 
 namespace plexus::core {
 
+/// Appends the name of every step in [first, last), nested ones too, in file order.
+inline void collectStepNames(const StepSpec* first, const StepSpec* last, std::vector<std::string>& out);
+inline void collectStepNames(const std::vector<StepSpec>& steps, std::vector<std::string>& out) {
+  collectStepNames(steps.data(), steps.data() + steps.size(), out);
+}
+inline void collectStepNames(const StepSpec* first, const StepSpec* last, std::vector<std::string>& out) {
+  for (const StepSpec* step = first; step != last; ++step) {
+    out.push_back(step->name);
+    for (const BranchCase& branch : step->branches) collectStepNames(branch.steps, out);
+    collectStepNames(step->loop.steps, out);
+  }
+}
+
 inline const StepSpec* IntegrationSpec::findStep(const std::vector<StepSpec>& list, const std::string& name) {
   for (const StepSpec& spec : list) {
     if (spec.name == name) return &spec;
